@@ -1,0 +1,139 @@
+"""Invoice writes: create from what shipped, issue with a gapless number, store documents,
+and the one way an issued invoice's open amount goes down (payments, through receivables)."""
+
+import datetime
+import hashlib
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from fulfillment.models import Shipment
+from o2c.core import numbering, timeline
+from o2c.core.errors import DomainError
+from o2c.core.money import line_amounts
+
+from .models import Invoice, InvoiceDocument, InvoiceLine
+
+
+class InvoicingError(DomainError):
+    pass
+
+
+@transaction.atomic
+def create_invoice_for_shipment(*, shipment: Shipment, by=None) -> Invoice:
+    """A draft invoice for every line of the shipment not billed yet (a shipment line is
+    billed once, ever: InvoiceLine.shipment_line is unique)."""
+    lines = list(
+        shipment.lines.filter(invoice_line__isnull=True).select_related("order_line__order", "order_line__product")
+    )
+    if not lines:
+        raise InvoicingError(f"Everything in shipment {shipment} is already invoiced.")
+    orders = {line.order_line.order for line in lines}
+    first_order = next(iter(orders))
+    customer = shipment.customer
+    invoice = Invoice.objects.create(
+        customer=customer,
+        order=first_order if len(orders) == 1 else None,
+        shipment=shipment,
+        currency=first_order.currency,
+        customer_po=", ".join(sorted({o.customer_po for o in orders if o.customer_po})),
+        bill_to="\n".join([customer.name, *customer.address_lines]),
+        payment_terms=customer.payment_terms.name,
+        supply_date=timezone.localdate(shipment.shipped_at) if shipment.shipped_at else None,
+    )
+    invoice_lines = []
+    for number, line in enumerate(lines, start=1):
+        order_line = line.order_line
+        net, tax, _ = line_amounts(line.quantity, order_line.unit_price, order_line.tax_rate, invoice.currency)
+        invoice_lines.append(
+            InvoiceLine(
+                invoice=invoice,
+                line_number=number,
+                order_line=order_line,
+                shipment_line=line,
+                description=f"{order_line.product.sku} {order_line.description}",
+                quantity=line.quantity,
+                unit=order_line.product.unit,
+                unit_price=order_line.unit_price,
+                tax_rate=order_line.tax_rate,
+                net_amount=net,
+                tax_amount=tax,
+            )
+        )
+    InvoiceLine.objects.bulk_create(invoice_lines)
+    invoice.net_amount = sum((line.net_amount for line in invoice_lines), Decimal("0"))
+    invoice.tax_amount = sum((line.tax_amount for line in invoice_lines), Decimal("0"))
+    invoice.total = invoice.net_amount + invoice.tax_amount
+    invoice.save(update_fields=["net_amount", "tax_amount", "total"])
+    return invoice
+
+
+def issue_invoice(*, invoice: Invoice, by=None, on: datetime.date | None = None, trail: str = "") -> Invoice:
+    """Draft -> issued: dates, due date from the customer's terms, and the gapless number,
+    drawn last so the series row stays locked for as short a time as possible."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("customer__payment_terms").get(pk=invoice.pk)
+        if invoice.status != Invoice.Status.DRAFT:
+            raise InvoicingError(f"Invoice {invoice} is already {invoice.get_status_display().lower()}.")
+        if invoice.total <= 0:
+            raise InvoicingError("An invoice must have a total above zero; use a credit note to give money back.")
+        issue_date = on or timezone.localdate()
+        invoice.issue_date = issue_date
+        invoice.supply_date = invoice.supply_date or issue_date
+        invoice.due_date = issue_date + datetime.timedelta(days=invoice.customer.payment_terms.net_days)
+        invoice.amount_open = invoice.total
+        invoice.status = Invoice.Status.ISSUED
+        invoice.issued_at = timezone.now()
+        invoice.issued_by = by
+        invoice.number = numbering.next_number(prefix="INV", year=issue_date.year)
+        invoice.save()
+        timeline.record(
+            invoice,
+            "issued",
+            summary=f"Invoice {invoice.number} issued, due {invoice.due_date:%d %b %Y}",
+            trail=trail or f"invoice:{invoice.pk}",
+            by=by,
+        )
+    return invoice
+
+
+def reduce_open_amount(*, invoice_id: int, amount: Decimal) -> Invoice:
+    """Take `amount` off the invoice's open amount in one guarded statement, so two payments
+    racing for the same invoice can never take it below zero. Paid when nothing is left."""
+    if amount <= 0:
+        raise InvoicingError("The amount to apply must be above zero.")
+    updated = Invoice.objects.filter(
+        pk=invoice_id, status=Invoice.Status.ISSUED, amount_open__gte=amount
+    ).update(
+        amount_open=F("amount_open") - amount,
+        status=Case(When(amount_open=amount, then=Value(Invoice.Status.PAID)), default=F("status")),
+    )
+    invoice = Invoice.objects.get(pk=invoice_id)
+    if not updated:
+        if invoice.status == Invoice.Status.DRAFT:
+            raise InvoicingError(f"{invoice} is a draft; only issued invoices can be paid.")
+        raise InvoicingError(
+            f"Invoice {invoice} has {invoice.amount_open} {invoice.currency} open; {amount} {invoice.currency} cannot be applied."
+        )
+    return invoice
+
+
+def store_document(*, invoice_id: int, kind: str, content: bytes, filename: str) -> InvoiceDocument:
+    """Keep a rendered file once. A second render of the same invoice finds the stored one."""
+    existing = InvoiceDocument.objects.filter(invoice_id=invoice_id, kind=kind).first()
+    if existing:
+        return existing
+    document = InvoiceDocument(
+        invoice_id=invoice_id, kind=kind, sha256=hashlib.sha256(content).hexdigest(), size=len(content)
+    )
+    document.file.save(filename, ContentFile(content), save=False)
+    try:
+        with transaction.atomic():
+            document.save()
+    except IntegrityError:  # a parallel render stored it first; keep theirs
+        document.file.delete(save=False)
+        return InvoiceDocument.objects.get(invoice_id=invoice_id, kind=kind)
+    return document

@@ -1,0 +1,27 @@
+"""The navigation bar: each role sees the places it can act in, nothing else."""
+
+from django.urls import reverse
+
+NAVIGATION = [
+    ("Orders", "orders:list", "orders.view_salesorder"),
+    ("New order", "desk:order_new", "orders.add_salesorder"),
+    ("Credit holds", "credit:holds", "credit.decide_credit_hold"),
+    ("Shipping", "fulfillment:to_ship", "fulfillment.ship_order"),
+    ("Invoices", "invoicing:list", "invoicing.view_invoice"),
+    ("Receivables", "receivables:open_items", "receivables.view_payment"),
+    ("Reports", "reporting:dashboard", "reporting.view_reports"),
+    ("My account", "portal:home", "portal.use_portal"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    path = request.path
+    items = []
+    for label, url_name, perm in NAVIGATION:
+        if user.has_perm(perm):
+            url = reverse(url_name)
+            items.append({"label": label, "url": url, "active": path.startswith(url) and url != "/"})
+    return {"nav_items": items}

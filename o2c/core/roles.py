@@ -1,0 +1,69 @@
+"""The roles of ARCHITECTURE.md as Django groups, and what each may do.
+
+Permissions are named "app_label.codename". A data migration (core 0002) creates the groups;
+sync_roles() is the same code, callable again when a later migration adds permissions.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+
+ORDER_CLERK = "Order clerk"
+CREDIT_MANAGER = "Credit manager"
+WAREHOUSE = "Warehouse"
+BILLING_CLERK = "Billing clerk"
+AR_CLERK = "AR clerk"
+FINANCE_MANAGER = "Finance manager"
+CUSTOMER = "Customer"
+
+_READ_ORDERS = ["orders.view_customer", "orders.view_product", "orders.view_salesorder"]
+_READ_DOCUMENTS = ["fulfillment.view_shipment", "invoicing.view_invoice", "receivables.view_payment"]
+
+ROLES: dict[str, list[str]] = {
+    ORDER_CLERK: [*_READ_ORDERS, *_READ_DOCUMENTS, "orders.add_salesorder", "fulfillment.view_stockitem"],
+    CREDIT_MANAGER: [*_READ_ORDERS, *_READ_DOCUMENTS, "credit.view_creditprofile", "credit.decide_credit_hold"],
+    WAREHOUSE: [*_READ_ORDERS, "fulfillment.view_shipment", "fulfillment.view_stockitem", "fulfillment.ship_order"],
+    BILLING_CLERK: [*_READ_ORDERS, *_READ_DOCUMENTS, "invoicing.issue_invoice"],
+    AR_CLERK: [*_READ_ORDERS, *_READ_DOCUMENTS, "receivables.add_payment", "receivables.view_journalentry"],
+    FINANCE_MANAGER: [
+        *_READ_ORDERS,
+        *_READ_DOCUMENTS,
+        "credit.view_creditprofile",
+        "receivables.view_journalentry",
+        "reporting.view_reports",
+    ],
+    CUSTOMER: ["portal.use_portal"],
+}
+
+
+def sync_roles(apps=None) -> None:
+    """Create or update the groups with exactly the permissions listed in ROLES."""
+    if apps is None:
+        from django.apps import apps
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, perms in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+
+
+def permission_required(*perms: str):
+    """Staff view guard: login first (redirect), then the permission (403 with a reason)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_perms(perms):
+                raise PermissionDenied(f"This page needs the permission {', '.join(perms)}.")
+            return view(request, *args, **kwargs)
+
+        wrapped.required_permissions = perms
+        return wrapped
+
+    return decorator

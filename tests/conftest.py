@@ -1,0 +1,26 @@
+import os
+
+import pytest
+from django.conf import settings
+
+
+def pytest_configure(config):
+    if os.environ.get("O2C_REQUIRE_POSTGRES") == "1":
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if "postgresql" not in engine:
+            raise pytest.UsageError("O2C_REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL.")
+        if not os.environ.get("REDIS_URL"):
+            raise pytest.UsageError("O2C_REQUIRE_POSTGRES=1 but REDIS_URL is not set.")
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def staff(db):
+    """Users of each role, as the data migration defined them."""
+    from tests.core.factories import user_in
+
+    return user_in

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("O2C_VAR_DIR", BASE_DIR / "var"))
@@ -128,6 +129,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Europe/Brussels"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat starts
+    "ledger-integrity-nightly": {
+        "task": "receivables.tasks.check_ledger_integrity",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "ar-snapshot-nightly": {"task": "reporting.tasks.take_ar_snapshot", "schedule": crontab(hour=2, minute=30)},
+}
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 
@@ -150,6 +158,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = not PRODUCTION  # dev and test serve straight from static/
 MEDIA_ROOT = Path(os.environ.get("O2C_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"  # never served directly: documents go through authorised views
 STORAGES = {

@@ -17,7 +17,10 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     city = "Brussels"
     country = "BE"
     currency = "EUR"
-    payment_terms = factory.LazyFunction(lambda: PaymentTerms.objects.get(code="NET30"))
+    # get_or_create: transactional tests flush the rows the data migration made
+    payment_terms = factory.LazyFunction(
+        lambda: PaymentTerms.objects.get_or_create(code="NET30", defaults={"name": "30 days net", "net_days": 30})[0]
+    )
 
 
 class ProductFactory(factory.django.DjangoModelFactory):

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_celery_beat",
+    "o2c",  # top layer: management commands that call o2c.flow (seed_demo)
     "o2c.core",
     "orders",
     "fulfillment",

@@ -16,7 +16,9 @@ class CreditProfile(models.Model):
     reviewed_at = models.DateField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(credit_limit__gte=0), name="creditprofile_limit_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(credit_limit__gte=0), name="creditprofile_limit_not_negative")
+        ]
 
     def __str__(self) -> str:
         return f"Credit profile of {self.customer.name}"
@@ -35,7 +37,9 @@ class CreditDecision(models.Model):
     order = models.ForeignKey(SalesOrder, on_delete=models.PROTECT, related_name="credit_decisions")
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     reasons = models.TextField(blank=True, help_text="One reason per line.")
-    exposure = models.DecimalField(**MONEY, help_text="Open receivables + approved, uninvoiced orders, before this order.")
+    exposure = models.DecimalField(
+        **MONEY, help_text="Open receivables + approved, uninvoiced orders, before this order."
+    )
     credit_limit = models.DecimalField(**MONEY)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     decided_at = models.DateTimeField(auto_now_add=True)

@@ -34,8 +34,11 @@ class Assessment:
 def uninvoiced_approved_orders(customer: Customer, *, exclude_order_id: int | None = None) -> Decimal:
     """Approved orders' value not yet invoiced: committed credit that is not a receivable yet."""
     invoiced = (
-        Invoice.objects.filter(order=OuterRef("pk")).exclude(status=Invoice.Status.DRAFT)
-        .values("order").annotate(t=Sum("total")).values("t")
+        Invoice.objects.filter(order=OuterRef("pk"))
+        .exclude(status=Invoice.Status.DRAFT)
+        .values("order")
+        .annotate(t=Sum("total"))
+        .values("t")
     )
     orders = SalesOrder.objects.filter(customer=customer, status=SalesOrder.Status.APPROVED)
     if exclude_order_id:
@@ -45,7 +48,9 @@ def uninvoiced_approved_orders(customer: Customer, *, exclude_order_id: int | No
 
 
 def exposure(customer: Customer, *, exclude_order_id: int | None = None) -> Decimal:
-    return receivables.open_receivables(customer) + uninvoiced_approved_orders(customer, exclude_order_id=exclude_order_id)
+    return receivables.open_receivables(customer) + uninvoiced_approved_orders(
+        customer, exclude_order_id=exclude_order_id
+    )
 
 
 def assess(order: SalesOrder, *, profile: CreditProfile | None, on: datetime.date) -> Assessment:

@@ -67,6 +67,9 @@ class StockMovement(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.quantity} of {self.stock_item}"
+
 
 class Reservation(models.Model):
     class Status(models.TextChoices):

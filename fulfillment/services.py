@@ -59,14 +59,21 @@ def reserve_order(*, order: SalesOrder, by=None) -> list[Shortfall]:
                 continue
             StockItem.objects.filter(pk=item.pk).update(reserved=F("reserved") + take)
             Reservation.objects.create(order_line=line, stock_item=item, quantity=take)
-            StockMovement.objects.create(stock_item=item, kind=StockMovement.Kind.RESERVATION, quantity=take, order_line=line, by=by)
+            StockMovement.objects.create(
+                stock_item=item, kind=StockMovement.Kind.RESERVATION, quantity=take, order_line=line, by=by
+            )
             still_needed -= take
             if still_needed == 0:
                 break
         if still_needed > 0:
             shortfalls.append(Shortfall(line, still_needed))
-    summary = "Stock reserved" if not shortfalls else "Stock reserved in part; " + ", ".join(
-        f"line {s.line.line_number} short {s.missing.normalize()} {s.line.product.unit}" for s in shortfalls
+    summary = (
+        "Stock reserved"
+        if not shortfalls
+        else "Stock reserved in part; "
+        + ", ".join(
+            f"line {s.line.line_number} short {s.missing.normalize()} {s.line.product.unit}" for s in shortfalls
+        )
     )
     timeline.record(order, "reserved", summary=summary, trail=order.trail, by=by)
     return shortfalls
@@ -74,7 +81,10 @@ def reserve_order(*, order: SalesOrder, by=None) -> list[Shortfall]:
 
 def _reserved_or_shipped(line: SalesOrderLine) -> Decimal:
     return sum(
-        (r.quantity for r in line.reservations.filter(status__in=[Reservation.Status.ACTIVE, Reservation.Status.SHIPPED])),
+        (
+            r.quantity
+            for r in line.reservations.filter(status__in=[Reservation.Status.ACTIVE, Reservation.Status.SHIPPED])
+        ),
         Decimal("0"),
     )
 
@@ -114,7 +124,8 @@ def ship_order(*, order: SalesOrder, by, carrier: str = "", tracking_number: str
         created_by=by,
     )
     ShipmentLine.objects.bulk_create(
-        ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=quantity) for line_id, quantity in to_ship.items()
+        ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=quantity)
+        for line_id, quantity in to_ship.items()
     )
     for reservation in reservations:
         StockItem.objects.filter(pk=reservation.stock_item_id).update(
@@ -130,5 +141,7 @@ def ship_order(*, order: SalesOrder, by, carrier: str = "", tracking_number: str
         )
     Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(status=Reservation.Status.SHIPPED)
     carrier_text = f" with {carrier}" + (f", tracking {tracking_number}" if tracking_number else "") if carrier else ""
-    timeline.record(shipment, "shipped", summary=f"Shipment {shipment.number} shipped{carrier_text}", trail=order.trail, by=by)
+    timeline.record(
+        shipment, "shipped", summary=f"Shipment {shipment.number} shipped{carrier_text}", trail=order.trail, by=by
+    )
     return shipment

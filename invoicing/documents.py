@@ -13,11 +13,7 @@ DATA_ONLY_FETCHER = URLFetcher(allowed_protocols={"data"}, timeout=1)
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    invoice = (
-        Invoice.objects.select_related("customer", "order")
-        .prefetch_related("lines")
-        .get(pk=invoice.pk)
-    )
+    invoice = Invoice.objects.select_related("customer", "order").prefetch_related("lines").get(pk=invoice.pk)
     html = render_to_string("invoicing/invoice_pdf.html", {"invoice": invoice, "company": settings.O2C_COMPANY})
     return HTML(string=html, url_fetcher=DATA_ONLY_FETCHER).write_pdf()
 

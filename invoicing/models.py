@@ -45,12 +45,16 @@ class Invoice(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total=F("net_amount") + F("tax_amount")), name="invoice_total_adds_up"),
-            models.CheckConstraint(condition=Q(amount_open__gte=0, amount_open__lte=F("total")), name="invoice_open_within_total"),
+            models.CheckConstraint(
+                condition=Q(amount_open__gte=0, amount_open__lte=F("total")), name="invoice_open_within_total"
+            ),
             models.CheckConstraint(
                 condition=Q(status="draft", number__isnull=True) | Q(~Q(status="draft"), number__isnull=False),
                 name="invoice_number_iff_issued",
             ),
-            models.CheckConstraint(condition=~Q(status="paid") | Q(amount_open=0), name="invoice_paid_means_nothing_open"),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(amount_open=0), name="invoice_paid_means_nothing_open"
+            ),
         ]
         permissions = [("issue_invoice", "Can issue invoices and credit notes")]
 
@@ -65,9 +69,16 @@ class Invoice(models.Model):
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     line_number = models.PositiveSmallIntegerField()
-    order_line = models.ForeignKey(SalesOrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines")
+    order_line = models.ForeignKey(
+        SalesOrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines"
+    )
     shipment_line = models.OneToOneField(
-        ShipmentLine, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_line", help_text="Billed once, ever."
+        ShipmentLine,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoice_line",
+        help_text="Billed once, ever.",
     )
     description = models.CharField(max_length=200)
     quantity = models.DecimalField(**QUANTITY)
@@ -80,6 +91,9 @@ class InvoiceLine(models.Model):
     class Meta:
         ordering = ["invoice", "line_number"]
         constraints = [models.UniqueConstraint(fields=["invoice", "line_number"], name="invoiceline_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} line {self.line_number}"
 
     @property
     def total(self) -> Decimal:

@@ -105,9 +105,7 @@ def reduce_open_amount(*, invoice_id: int, amount: Decimal) -> Invoice:
     racing for the same invoice can never take it below zero. Paid when nothing is left."""
     if amount <= 0:
         raise InvoicingError("The amount to apply must be above zero.")
-    updated = Invoice.objects.filter(
-        pk=invoice_id, status=Invoice.Status.ISSUED, amount_open__gte=amount
-    ).update(
+    updated = Invoice.objects.filter(pk=invoice_id, status=Invoice.Status.ISSUED, amount_open__gte=amount).update(
         amount_open=F("amount_open") - amount,
         status=Case(When(amount_open=amount, then=Value(Invoice.Status.PAID)), default=F("status")),
     )

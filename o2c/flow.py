@@ -9,7 +9,6 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from credit import services as credit
 from credit.models import CreditDecision
@@ -53,12 +52,15 @@ def decide_credit_hold(*, order: SalesOrder, release: bool, reason: str, by) -> 
 
 # 2. Shipping -> invoicing -> AR ledger -> documents ---------------------------------------------
 @transaction.atomic
-def ship(*, order: SalesOrder, by, carrier: str = "", tracking_number: str = "") -> Invoice:
+def ship(
+    *, order: SalesOrder, by, carrier: str = "", tracking_number: str = "", on: datetime.date | None = None
+) -> Invoice:
     """Ship what is reserved, invoice exactly what shipped, post the invoice to the AR ledger,
-    and render its PDF in a worker once the transaction has committed."""
+    and render its PDF in a worker once the transaction has committed. `on` is the invoice
+    date (default today); only loading past data (seed_demo) passes it."""
     shipment = fulfillment.ship_order(order=order, by=by, carrier=carrier, tracking_number=tracking_number)
     invoice = invoicing.create_invoice_for_shipment(shipment=shipment, by=by)
-    invoice = invoicing.issue_invoice(invoice=invoice, by=by, trail=order.trail)
+    invoice = invoicing.issue_invoice(invoice=invoice, by=by, on=on, trail=order.trail)
     receivables.post_invoice(invoice=invoice, by=by)
     invoice_id = invoice.pk
     transaction.on_commit(lambda: invoicing_tasks.render_invoice_pdf.delay(invoice_id))
@@ -117,4 +119,3 @@ def _complete_if_done(*, order: SalesOrder, by) -> None:
     invoices = order.invoices.exclude(status=Invoice.Status.DRAFT)
     if invoices.exists() and not invoices.exclude(status=Invoice.Status.PAID).exists():
         orders.complete_order(order=order, by=by)
-

@@ -54,20 +54,45 @@ def home(request):
     status_counts = dict(SalesOrder.objects.values_list("status").annotate(n=Count("id")).order_by())
     cards = []
     if user.has_perm("orders.view_salesorder"):
-        cards.append({"title": "Orders in progress", "value": status_counts.get("approved", 0),
-                      "hint": "approved, not completed", "url": reverse("orders:list") + "?status=approved"})
+        cards.append(
+            {
+                "title": "Orders in progress",
+                "value": status_counts.get("approved", 0),
+                "hint": "approved, not completed",
+                "url": reverse("orders:list") + "?status=approved",
+            }
+        )
     if user.has_perm("credit.decide_credit_hold"):
-        cards.append({"title": "On credit hold", "value": status_counts.get("credit_hold", 0),
-                      "hint": "waiting for your decision", "url": reverse("credit:holds")})
+        cards.append(
+            {
+                "title": "On credit hold",
+                "value": status_counts.get("credit_hold", 0),
+                "hint": "waiting for your decision",
+                "url": reverse("credit:holds"),
+            }
+        )
     if user.has_perm("fulfillment.ship_order"):
-        cards.append({"title": "Ready to ship", "value": fulfillment.orders_ready_to_ship().count(),
-                      "hint": "reserved stock waiting", "url": reverse("fulfillment:to_ship")})
+        cards.append(
+            {
+                "title": "Ready to ship",
+                "value": fulfillment.orders_ready_to_ship().count(),
+                "hint": "reserved stock waiting",
+                "url": reverse("fulfillment:to_ship"),
+            }
+        )
     if user.has_perm("invoicing.view_invoice"):
         today = timezone.localdate()
         open_items = Invoice.objects.filter(status=Invoice.Status.ISSUED).aggregate(
-            n=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today)), total=Sum("amount_open"))
-        cards.append({"title": "Open invoices", "value": open_items["n"],
-                      "hint": f"{open_items['overdue']} overdue", "url": reverse("invoicing:list")})
+            n=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today)), total=Sum("amount_open")
+        )
+        cards.append(
+            {
+                "title": "Open invoices",
+                "value": open_items["n"],
+                "hint": f"{open_items['overdue']} overdue",
+                "url": reverse("invoicing:list"),
+            }
+        )
     return render(request, "home.html", {"cards": cards})
 
 
@@ -114,7 +139,7 @@ def _order_preview(customer_account: str, lines: list[LineInput], submit_problem
     # Problems from submit name lines among the typed ones; map them back to the rows shown.
     row_of_typed = [index for index, line in enumerate(lines) if line.sku.strip()]
     errors: dict[int, dict[str, str]] = {}
-    for where, field, text in (submit_problems or problems):
+    for where, field, text in submit_problems or problems:
         if where.startswith("line "):
             row = row_of_typed[int(where.split()[1]) - 1]
             errors.setdefault(row, {})[field] = text
@@ -122,19 +147,38 @@ def _order_preview(customer_account: str, lines: list[LineInput], submit_problem
     for index, line in enumerate(lines):
         p = priced_by_sku.get(line.sku.strip())
         stock = available.get(p.product.pk) if p else None
-        rows.append({
-            "index": index, "sku": line.sku, "quantity": line.quantity, "priced": p, "errors": errors.get(index, {}),
-            "available": stock, "tracked": p.product.is_stock_tracked if p else False,
-            "short": bool(p and p.product.is_stock_tracked and stock is not None and stock < p.quantity),
-        })
+        rows.append(
+            {
+                "index": index,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "priced": p,
+                "errors": errors.get(index, {}),
+                "available": stock,
+                "tracked": p.product.is_stock_tracked if p else False,
+                "short": bool(p and p.product.is_stock_tracked and stock is not None and stock < p.quantity),
+            }
+        )
     valid = [p for p in priced if p]
     order_problems = [text for where, field, text in submit_problems if where == "order" and field != "customer"]
-    customer_problems = [text for where, field, text in (submit_problems or check_customer(customer, customer_account))
-                         if field == "customer"] if customer_account else []
+    customer_problems = (
+        [
+            text
+            for where, field, text in (submit_problems or check_customer(customer, customer_account))
+            if field == "customer"
+        ]
+        if customer_account
+        else []
+    )
     return {
-        "rows": rows, "customer": customer, "customer_problems": customer_problems, "order_problems": order_problems,
-        "net": sum((p.net_amount for p in valid), Decimal("0")), "tax": sum((p.tax_amount for p in valid), Decimal("0")),
-        "total": sum((p.total for p in valid), Decimal("0")), "currency": customer.currency if customer else "EUR",
+        "rows": rows,
+        "customer": customer,
+        "customer_problems": customer_problems,
+        "order_problems": order_problems,
+        "net": sum((p.net_amount for p in valid), Decimal("0")),
+        "tax": sum((p.tax_amount for p in valid), Decimal("0")),
+        "total": sum((p.total for p in valid), Decimal("0")),
+        "currency": customer.currency if customer else "EUR",
     }
 
 
@@ -178,8 +222,11 @@ def _order_context(order: SalesOrder, user, **extra) -> dict:
         "allocations": allocations,
         "events": timeline.events_for(order.trail),
         "can_decide": user.has_perm("credit.decide_credit_hold") and order.status == SalesOrder.Status.CREDIT_HOLD,
-        "can_ship": user.has_perm("fulfillment.ship_order") and order.status == SalesOrder.Status.APPROVED
-        and any(line.reserved or (not line.product.is_stock_tracked and line.shipped < line.quantity) for line in lines),
+        "can_ship": user.has_perm("fulfillment.ship_order")
+        and order.status == SalesOrder.Status.APPROVED
+        and any(
+            line.reserved or (not line.product.is_stock_tracked and line.shipped < line.quantity) for line in lines
+        ),
         "decision_form": extra.get("decision_form") or HoldDecisionForm(),
     }
 
@@ -197,7 +244,9 @@ def credit_decision(request, pk: int):
     if form.is_valid():
         release = form.cleaned_data["decision"] == "release"
         try:
-            order = flow.decide_credit_hold(order=order, release=release, reason=form.cleaned_data["reason"], by=request.user)
+            order = flow.decide_credit_hold(
+                order=order, release=release, reason=form.cleaned_data["reason"], by=request.user
+            )
         except DomainError as error:
             messages.error(request, str(error))
         else:
@@ -218,13 +267,20 @@ def ship_order(request, pk: int):
     if request.method != "POST":
         return redirect("desk:order_detail", pk=pk)
     try:
-        invoice = flow.ship(order=order, by=request.user, carrier=request.POST.get("carrier", "").strip()[:60],
-                            tracking_number=request.POST.get("tracking_number", "").strip()[:60])
+        invoice = flow.ship(
+            order=order,
+            by=request.user,
+            carrier=request.POST.get("carrier", "").strip()[:60],
+            tracking_number=request.POST.get("tracking_number", "").strip()[:60],
+        )
     except DomainError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Order {order.number} shipped and invoice {invoice.number} issued "
-                                  f"({invoice.total} {invoice.currency}); its PDF is being rendered.")
+        messages.success(
+            request,
+            f"Order {order.number} shipped and invoice {invoice.number} issued "
+            f"({invoice.total} {invoice.currency}); its PDF is being rendered.",
+        )
     return _back(request, pk)
 
 
@@ -271,8 +327,15 @@ def record_payment(request, pk: int):
             form.add_error(None, str(error))
         else:
             invoice.refresh_from_db()
-            left = "paid in full" if invoice.status == Invoice.Status.PAID else f"{invoice.amount_open} {invoice.currency} still open"
-            messages.success(request, f"Payment of {payment.amount} {payment.currency} recorded and applied; invoice {invoice.number} {left}.")
+            left = (
+                "paid in full"
+                if invoice.status == Invoice.Status.PAID
+                else f"{invoice.amount_open} {invoice.currency} still open"
+            )
+            messages.success(
+                request,
+                f"Payment of {payment.amount} {payment.currency} recorded and applied; invoice {invoice.number} {left}.",
+            )
             if invoice.order_id and invoice.order.status == SalesOrder.Status.COMPLETED:
                 messages.success(request, f"Order {invoice.order.number} is completed.")
             target = reverse("desk:invoice_detail", args=[pk])

@@ -108,7 +108,9 @@ class SalesOrder(models.Model):
         ordering = ["-order_date", "-id"]
         indexes = [models.Index(fields=["-order_date", "-id"], name="salesorder_keyset")]
         constraints = [
-            models.CheckConstraint(condition=Q(total=models.F("net_amount") + models.F("tax_amount")), name="salesorder_total_adds_up"),
+            models.CheckConstraint(
+                condition=Q(total=models.F("net_amount") + models.F("tax_amount")), name="salesorder_total_adds_up"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -79,7 +79,9 @@ def price_lines(*, customer: Customer | None, lines: list[LineInput]) -> tuple[l
         elif product.unit_price is None:
             line_problems.append((where, "price", f"{sku} has no price; ask for one to be set"))
         elif product.currency != currency:
-            line_problems.append((where, "price", f"{sku} is priced in {product.currency}, the customer pays in {currency}"))
+            line_problems.append(
+                (where, "price", f"{sku} is priced in {product.currency}, the customer pays in {currency}")
+            )
         try:
             quantity = Decimal(str(line.quantity).strip())
         except InvalidOperation:
@@ -146,14 +148,18 @@ def create_order(
             )
             for number, p in enumerate(priced, start=1)
         )
-        timeline.record(order, "created", summary=f"Order entered ({order.get_channel_display()})", trail=order.trail, by=by)
+        timeline.record(
+            order, "created", summary=f"Order entered ({order.get_channel_display()})", trail=order.trail, by=by
+        )
     return order
 
 
 def _move(order: SalesOrder, to: str) -> SalesOrder:
     order = SalesOrder.objects.select_for_update().get(pk=order.pk)
     if to not in ALLOWED_MOVES.get(order.status, set()):
-        raise OrderError(f"Order {order} is {order.get_status_display().lower()}; it cannot become {Status(to).label.lower()}.")
+        raise OrderError(
+            f"Order {order} is {order.get_status_display().lower()}; it cannot become {Status(to).label.lower()}."
+        )
     order.status = to
     return order
 
@@ -181,7 +187,9 @@ def approve_order(*, order: SalesOrder, by=None, note: str = "") -> SalesOrder:
 def hold_order(*, order: SalesOrder, reasons: list[str], by=None) -> SalesOrder:
     order = _move(order, Status.CREDIT_HOLD)
     order.save(update_fields=["status"])
-    timeline.record(order, "credit_hold", summary="Order put on credit hold", trail=order.trail, by=by, note="\n".join(reasons))
+    timeline.record(
+        order, "credit_hold", summary="Order put on credit hold", trail=order.trail, by=by, note="\n".join(reasons)
+    )
     return order
 
 
@@ -200,5 +208,11 @@ def complete_order(*, order: SalesOrder, by=None) -> SalesOrder:
     order = _move(order, Status.COMPLETED)
     order.completed_at = timezone.now()
     order.save(update_fields=["status", "completed_at"])
-    timeline.record(order, "completed", summary=f"Order {order.number} completed: shipped, invoiced and paid", trail=order.trail, by=by)
+    timeline.record(
+        order,
+        "completed",
+        summary=f"Order {order.number} completed: shipped, invoiced and paid",
+        trail=order.trail,
+        by=by,
+    )
     return order

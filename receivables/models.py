@@ -96,7 +96,8 @@ class Payment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
-                condition=Q(amount_applied__gte=0, amount_applied__lte=models.F("amount")), name="payment_applied_within_amount"
+                condition=Q(amount_applied__gte=0, amount_applied__lte=models.F("amount")),
+                name="payment_applied_within_amount",
             ),
         ]
 

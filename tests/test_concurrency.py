@@ -88,7 +88,9 @@ def test_payments_racing_for_one_invoice_never_take_it_below_zero(staff):
     credit_limit(customer)
     product = ProductFactory(sku="P-100", unit_price=Decimal("100.00"), tax_rate=Decimal("0"))
     stock(product, "1")
-    order = flow.submit_order(by=staff(CLERK), customer_account=customer.account_number, lines=[LineInput("P-100", "1")])
+    order = flow.submit_order(
+        by=staff(CLERK), customer_account=customer.account_number, lines=[LineInput("P-100", "1")]
+    )
     invoice = flow.ship(order=order, by=staff(WAREHOUSE))
 
     def apply(amount):

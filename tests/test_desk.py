@@ -51,7 +51,9 @@ def test_inactive_customer_is_refused(catalogue, staff):
     Customer.objects.filter(pk=catalogue.pk).update(is_active=False, blocked_reason="insolvent")
     with pytest.raises(OrderError) as refused:
         flow.submit_order(by=staff(CLERK), customer_account="C-1", lines=[LineInput("W-1", "1")])
-    assert refused.value.problems == [("order", "customer", f"{catalogue.name} is inactive (insolvent); orders cannot be taken")]
+    assert refused.value.problems == [
+        ("order", "customer", f"{catalogue.name} is inactive (insolvent); orders cannot be taken")
+    ]
     assert SalesOrder.objects.count() == 0
 
 
@@ -59,7 +61,13 @@ def test_order_page_refuses_bad_lines_keeps_the_data_and_saves_nothing(catalogue
     client.force_login(staff(CLERK))
     response = client.post(
         reverse("desk:order_new"),
-        {"customer_account": "C-1", "customer_po": "PO-77", "sku": ["W-1", "NOPE"], "quantity": ["2", "0"], "action": "submit"},
+        {
+            "customer_account": "C-1",
+            "customer_po": "PO-77",
+            "sku": ["W-1", "NOPE"],
+            "quantity": ["2", "0"],
+            "action": "submit",
+        },
     )
     page = response.content.decode()
     assert response.status_code == 200
@@ -86,7 +94,8 @@ def test_order_page_recalculates_lines_with_htmx(catalogue, staff, client):
 def test_order_page_submits_and_shows_the_credit_decision(catalogue, staff, client):
     client.force_login(staff(CLERK))
     response = client.post(
-        reverse("desk:order_new"), {"customer_account": "C-1", "sku": ["W-1", ""], "quantity": ["2", "1"], "action": "submit"},
+        reverse("desk:order_new"),
+        {"customer_account": "C-1", "sku": ["W-1", ""], "quantity": ["2", "1"], "action": "submit"},
         follow=True,
     )
     order = SalesOrder.objects.get()
@@ -112,8 +121,11 @@ def test_credit_manager_releases_from_the_queue_and_warehouse_ships(catalogue, s
     client.force_login(staff(CREDIT))
     queue = client.get(reverse("credit:holds")).content.decode()
     assert order.number in queue and "Credit limit exceeded" in queue
-    missing_reason = client.post(reverse("desk:credit_decision", args=[order.pk]),
-                                 {"decision": "release", "reason": "", "from": "queue"}, headers={"HX-Request": "true"})
+    missing_reason = client.post(
+        reverse("desk:credit_decision", args=[order.pk]),
+        {"decision": "release", "reason": "", "from": "queue"},
+        headers={"HX-Request": "true"},
+    )
     assert "Reason: This field is required." in missing_reason.content.decode()
     client.post(reverse("desk:credit_decision", args=[order.pk]), {"decision": "release", "reason": "Paid upfront"})
     order.refresh_from_db()
@@ -129,7 +141,13 @@ def test_payment_form_posted_twice_records_one_payment(catalogue, staff, client)
     order = flow.submit_order(by=staff(CLERK), customer_account="C-1", lines=[LineInput("W-1", "2")])
     invoice = flow.ship(order=order, by=staff(WAREHOUSE))
     client.force_login(staff(AR))
-    data = {"amount": "30.25", "value_date": "2026-11-20", "method": "transfer", "reference": "x", "idempotency_key": "k-1"}
+    data = {
+        "amount": "30.25",
+        "value_date": "2026-11-20",
+        "method": "transfer",
+        "reference": "x",
+        "idempotency_key": "k-1",
+    }
     first = client.post(reverse("desk:record_payment", args=[invoice.pk]), data)
     second = client.post(reverse("desk:record_payment", args=[invoice.pk]), data)
     assert first.status_code == second.status_code == 302
@@ -154,7 +172,9 @@ def test_order_page_queries_do_not_grow_with_lines(catalogue, staff, client, dja
     for n in range(20):
         stock(ProductFactory(sku=f"X-{n}"), "5")
     small = flow.submit_order(by=staff(CLERK), customer_account="C-1", lines=[LineInput("W-1", "1")])
-    large = flow.submit_order(by=staff(CLERK), customer_account="C-1", lines=[LineInput(f"X-{n}", "1") for n in range(20)])
+    large = flow.submit_order(
+        by=staff(CLERK), customer_account="C-1", lines=[LineInput(f"X-{n}", "1") for n in range(20)]
+    )
     flow.ship(order=large, by=staff(WAREHOUSE))
     client.force_login(staff(CLERK))
     with django_assert_max_num_queries(24) as small_queries:

@@ -35,8 +35,9 @@ def test_one_order_from_entry_to_cash(world, django_capture_on_commit_callbacks)
     credit_limit(customer, "100.00")  # too small: the order will be held
     clerk = staff(CLERK)
 
-    order = flow.submit_order(by=clerk, customer_account=customer.account_number,
-                              lines=[LineInput("W-1", "4"), LineInput("SVC-1", "1")])
+    order = flow.submit_order(
+        by=clerk, customer_account=customer.account_number, lines=[LineInput("W-1", "4"), LineInput("SVC-1", "1")]
+    )
     # 4 x 12.50 = 50.00 + 21% 10.50; 1 x 80.00 + 16.80 -> net 130.00, tax 27.30, total 157.30
     assert (order.net_amount, order.tax_amount, order.total) == (Decimal("130.00"), Decimal("27.30"), Decimal("157.30"))
     assert order.status == SalesOrder.Status.CREDIT_HOLD
@@ -59,7 +60,9 @@ def test_one_order_from_entry_to_cash(world, django_capture_on_commit_callbacks)
     assert invoice.due_date == invoice.issue_date + datetime.timedelta(days=30)
     assert receivables.ledger_balance(customer) == Decimal("157.30")
 
-    payment = flow.receive_payment(invoice=invoice, amount=Decimal("157.30"), value_date=invoice.issue_date, by=staff(AR))
+    payment = flow.receive_payment(
+        invoice=invoice, amount=Decimal("157.30"), value_date=invoice.issue_date, by=staff(AR)
+    )
     invoice.refresh_from_db()
     order.refresh_from_db()
     assert payment.status == "applied"
@@ -68,9 +71,22 @@ def test_one_order_from_entry_to_cash(world, django_capture_on_commit_callbacks)
     assert receivables.ledger_balance(customer) == 0
     assert receivables.ledger_integrity_problems() == []
     assert list(JournalEntry.objects.filter(customer=customer).values_list("kind", flat=True).order_by("id")) == [
-        "invoice", "payment", "allocation"]
+        "invoice",
+        "payment",
+        "allocation",
+    ]
     verbs = list(TimelineEvent.objects.filter(trail=order.trail).values_list("verb", flat=True))
-    assert verbs == ["created", "submitted", "credit_hold", "approved", "reserved", "shipped", "issued", "applied", "completed"]
+    assert verbs == [
+        "created",
+        "submitted",
+        "credit_hold",
+        "approved",
+        "reserved",
+        "shipped",
+        "issued",
+        "applied",
+        "completed",
+    ]
 
 
 def test_partial_payment_keeps_order_open(world):

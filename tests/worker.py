@@ -25,7 +25,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -91,9 +90,28 @@ def celery_worker_process(request, transactional_db, settings, tmp_path):
     previous_broker = _point_app_at(broker_url)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(CELERY), "-A", "o2c", "worker", "--pool=solo", "--concurrency", "1", "-Q", "celery",
-             "-l", "info", "-n", hostname, "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(CELERY),
+                "-A",
+                "o2c",
+                "worker",
+                "--pool=solo",
+                "--concurrency",
+                "1",
+                "-Q",
+                "celery",
+                "-l",
+                "info",
+                "-n",
+                hostname,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     failed_before = request.session.testsfailed
     broke = False

@@ -29,7 +29,9 @@ def shipped_invoice(staff, *, customer_name="Acme NV", description="Blue widget"
 
 
 def pdf_text(content: bytes) -> str:
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
+    ).stdout.decode()
 
 
 def test_pdf_reads_back_number_lines_and_total(staff):

@@ -32,7 +32,9 @@ def test_worker_renders_the_pdf_queued_by_shipping(celery_worker_process, staff)
     customer = CustomerFactory()
     credit_limit(customer)
     stock(ProductFactory(sku="PDF-1", name="Steel shelf", unit_price=Decimal("149.00")), "2")
-    order = flow.submit_order(by=staff(CLERK), customer_account=customer.account_number, lines=[LineInput("PDF-1", "2")])
+    order = flow.submit_order(
+        by=staff(CLERK), customer_account=customer.account_number, lines=[LineInput("PDF-1", "2")]
+    )
 
     invoice = flow.ship(order=order, by=staff(WAREHOUSE))  # commits; the task is published on commit
 

@@ -14,7 +14,9 @@ class OrderHeaderForm(forms.Form):
     )
     customer_po = forms.CharField(label="Customer PO", max_length=50, required=False)
     requested_date = forms.DateField(
-        label="Requested delivery date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Requested delivery date",
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -8,7 +8,7 @@ from .models import Payment
 
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0.01)
-    value_date = forms.DateField(label="Value date", widget=forms.DateInput(attrs={"type": "date"}))
+    value_date = forms.DateField(label="Value date", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     method = forms.ChoiceField(choices=Payment.Method.choices)
     reference = forms.CharField(label="Payer's reference", max_length=140, required=False)
     # One key per rendered form: a double click or a retried POST records one payment.

@@ -4,10 +4,8 @@ Use it from a conftest.py (a fixture function, imported where it is wanted):
 
     from tests.worker import celery_worker_process  # noqa: F401
 
-The test must commit (the worker is another process with its own connection), so mark it
-`@pytest.mark.django_db(transaction=True, serialized_rollback=True)` (or use `live_server`,
-which brings `transactional_db`). serialized_rollback keeps the data migrations' rows (role
-groups, payment terms) for the tests that run after the flush.
+The test must commit (the worker is another process with its own connection): the fixture
+brings `transactional_db`, so mark the test `@pytest.mark.django_db(transaction=True)`.
 
 The worker gets the test database (pytest-django's test_<name>), MEDIA_ROOT of the test
 (tests/conftest.py puts it in tmp_path) and a Redis database of its own, and this process
@@ -58,9 +56,9 @@ def _point_app_at(broker_url: str) -> str:
 
     previous = app.conf.broker_url
     app.conf.broker_url = broker_url
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    # What Celery itself does after a fork: forget the pools; the next publish takes the pool
+    # of the new URL from kombu's registry (closing the old one would close it there for good).
+    app._pool = None
     app.amqp._producer_pool = None
     return previous
 

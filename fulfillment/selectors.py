@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from orders.models import Product, SalesOrder, SalesOrderLine
@@ -67,3 +67,16 @@ def orders_ready_to_ship():
 
 def product_stock(product: Product):
     return StockItem.objects.filter(product=product).select_related("warehouse")
+
+
+def shipping_queue(*, limit: int = 200) -> list[SalesOrder]:
+    """The warehouse's list: orders_ready_to_ship() with, per order, `line_count` and
+    `reserved_lines` (lines with an active reservation), counted by the database."""
+    lines = SalesOrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    reserved = lines.filter(reservations__status=Reservation.Status.ACTIVE)
+    return list(
+        orders_ready_to_ship().annotate(
+            line_count=Subquery(lines.annotate(n=Count("pk")).values("n")),
+            reserved_lines=Coalesce(Subquery(reserved.annotate(n=Count("pk", distinct=True)).values("n")), 0),
+        )[:limit]
+    )

@@ -1,16 +1,22 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from invoicing.models import Invoice
+from invoicing.models import Invoice, InvoiceDocument
 from orders.models import Customer
 
 from .models import Account, Allocation, JournalLine, Payment
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
-AGING_BUCKETS = [("current", "Not yet due", None, 0), ("1_30", "1-30 days", 1, 30), ("31_60", "31-60 days", 31, 60), ("61_90", "61-90 days", 61, 90), ("90_plus", "Over 90 days", 91, None)]
+AGING_BUCKETS = [
+    ("current", "Not yet due", None, 0),
+    ("1_30", "1-30 days", 1, 30),
+    ("31_60", "31-60 days", 31, 60),
+    ("61_90", "61-90 days", 61, 90),
+    ("90_plus", "Over 90 days", 91, None),
+]
 
 
 def open_items(customer: Customer | None = None):
@@ -80,7 +86,11 @@ def ledger_integrity_problems() -> list[str]:
         .order_by()
     )
     open_by_customer = dict(
-        Invoice.objects.filter(status=Invoice.Status.ISSUED).values("customer_id").annotate(t=Sum("amount_open")).values_list("customer_id", "t").order_by()
+        Invoice.objects.filter(status=Invoice.Status.ISSUED)
+        .values("customer_id")
+        .annotate(t=Sum("amount_open"))
+        .values_list("customer_id", "t")
+        .order_by()
     )
     unapplied_by_customer = dict(
         Payment.objects.exclude(status=Payment.Status.REVERSED)
@@ -94,7 +104,55 @@ def ledger_integrity_problems() -> list[str]:
         expected_open = open_by_customer.get(customer_id) or Decimal("0")
         expected_unapplied = unapplied_by_customer.get(customer_id) or Decimal("0")
         if row["receivables"] != expected_open:
-            problems.append(f"customer {customer_id}: ledger receivables {row['receivables']} != open items {expected_open}")
+            problems.append(
+                f"customer {customer_id}: ledger receivables {row['receivables']} != open items {expected_open}"
+            )
         if row["unapplied"] != expected_unapplied:
-            problems.append(f"customer {customer_id}: ledger unapplied cash {row['unapplied']} != payments {expected_unapplied}")
+            problems.append(
+                f"customer {customer_id}: ledger unapplied cash {row['unapplied']} != payments {expected_unapplied}"
+            )
     return problems
+
+
+OPEN_ITEMS_ORDER = ("due_date", "id")  # oldest due first; the keyset of the open items list
+
+
+def open_items_list(*, customer: str = "", overdue_on: datetime.date | None = None):
+    """Open items for the AR list, oldest due first. `customer` matches part of the name or
+    account number; with `overdue_on`, only items already past due on that day."""
+    items = open_items().only(
+        "number",
+        "issue_date",
+        "due_date",
+        "total",
+        "amount_open",
+        "currency",
+        "customer__name",
+        "customer__account_number",
+    )
+    if customer:
+        items = items.filter(Q(customer__name__icontains=customer) | Q(customer__account_number__icontains=customer))
+    if overdue_on is not None:
+        items = items.filter(due_date__lt=overdue_on)
+    return items.order_by(*OPEN_ITEMS_ORDER)
+
+
+def days_overdue(due_date: datetime.date | None, *, on: datetime.date) -> int:
+    """Whole days past due on `on`; 0 when not yet due."""
+    return max((on - due_date).days, 0) if due_date else 0
+
+
+def balance_of(invoices, *, on: datetime.date) -> dict[str, Decimal]:
+    """Open and overdue (due before `on`) amounts of a queryset of invoices, in one query.
+    The caller scopes the queryset (a customer, the portal user's account)."""
+    open_invoices = invoices.filter(status=Invoice.Status.ISSUED, amount_open__gt=0)
+    return open_invoices.aggregate(
+        open=Coalesce(Sum("amount_open"), ZERO),
+        overdue=Coalesce(Sum("amount_open", filter=Q(due_date__lt=on)), ZERO),
+    )
+
+
+def with_pdf_flag(invoices):
+    """Invoices annotated with `has_pdf`: the PDF has been rendered and stored."""
+    pdfs = InvoiceDocument.objects.filter(invoice=OuterRef("pk"), kind=InvoiceDocument.Kind.PDF)
+    return invoices.annotate(has_pdf=Exists(pdfs))

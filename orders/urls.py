@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "orders"
+urlpatterns = [
+    path("", views.order_list, name="list"),
+    path("customers/search/", views.customer_search, name="customer_search"),
+    path("products/search/", views.product_search, name="product_search"),
+]

@@ -51,7 +51,12 @@ def shipments_for_order(order: SalesOrder):
 
 def orders_ready_to_ship():
     """Approved orders with something reserved or a service line still to deliver."""
-    shipped = ShipmentLine.objects.filter(order_line=OuterRef("pk")).values("order_line").annotate(q=Sum("quantity")).values("q")
+    shipped = (
+        ShipmentLine.objects.filter(order_line=OuterRef("pk"))
+        .values("order_line")
+        .annotate(q=Sum("quantity"))
+        .values("q")
+    )
     open_service_lines = SalesOrderLine.objects.filter(product__is_stock_tracked=False).annotate(
         shipped=Coalesce(Subquery(shipped), ZERO_QTY)
     )

@@ -6,6 +6,7 @@ from django.db.models import DecimalField, OuterRef, Prefetch, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 
 from invoicing.models import Invoice
+from o2c.core.money import round_money
 from orders.models import Customer, SalesOrder
 from receivables import selectors as receivables
 
@@ -56,10 +57,10 @@ def exposure(customer: Customer, *, exclude_order_id: int | None = None) -> Deci
 def assess(order: SalesOrder, *, profile: CreditProfile | None, on: datetime.date) -> Assessment:
     """Would this order fit the customer's credit? Lists every reason it would not."""
     customer = order.customer
-    current = exposure(customer, exclude_order_id=order.pk)
+    current = round_money(exposure(customer, exclude_order_id=order.pk), order.currency)
     limit = profile.credit_limit if profile else Decimal("0")
     max_days = profile.max_overdue_days if profile else 30
-    overdue = receivables.overdue_amount(customer, more_than_days=max_days, on=on)
+    overdue = round_money(receivables.overdue_amount(customer, more_than_days=max_days, on=on), order.currency)
     result = Assessment(exposure=current, credit_limit=limit, order_total=order.total, overdue=overdue)
     currency = order.currency
     if profile is None:

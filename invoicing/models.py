@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from fulfillment.models import Shipment, ShipmentLine
 from orders.models import MONEY, QUANTITY, Customer, SalesOrder, SalesOrderLine
@@ -44,7 +45,9 @@ class Invoice(models.Model):
             models.Index(fields=["customer", "due_date"], name="invoice_open_items", condition=Q(amount_open__gt=0)),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(total=F("net_amount") + F("tax_amount")), name="invoice_total_adds_up"),
+            models.CheckConstraint(
+                condition=Q(total=Round(F("net_amount") + F("tax_amount"), 2)), name="invoice_total_adds_up"
+            ),
             models.CheckConstraint(
                 condition=Q(amount_open__gte=0, amount_open__lte=F("total")), name="invoice_open_within_total"
             ),

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from fulfillment.models import Shipment
@@ -106,7 +107,7 @@ def reduce_open_amount(*, invoice_id: int, amount: Decimal) -> Invoice:
     if amount <= 0:
         raise InvoicingError("The amount to apply must be above zero.")
     updated = Invoice.objects.filter(pk=invoice_id, status=Invoice.Status.ISSUED, amount_open__gte=amount).update(
-        amount_open=F("amount_open") - amount,
+        amount_open=Round(F("amount_open") - amount, 2),  # SQLite subtracts as floating point
         status=Case(When(amount_open=amount, then=Value(Invoice.Status.PAID)), default=F("status")),
     )
     invoice = Invoice.objects.get(pk=invoice_id)

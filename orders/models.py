@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Round
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 QUANTITY = {"max_digits": 12, "decimal_places": 3}
@@ -109,7 +110,9 @@ class SalesOrder(models.Model):
         indexes = [models.Index(fields=["-order_date", "-id"], name="salesorder_keyset")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(total=models.F("net_amount") + models.F("tax_amount")), name="salesorder_total_adds_up"
+                # rounded: SQLite (the embedded default) adds decimals as floating point
+                condition=Q(total=Round(models.F("net_amount") + models.F("tax_amount"), 2)),
+                name="salesorder_total_adds_up",
             ),
         ]
 

@@ -5,6 +5,7 @@ from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Sum, Va
 from django.db.models.functions import Coalesce
 
 from invoicing.models import Invoice, InvoiceDocument
+from o2c.core.money import round_money
 from orders.models import Customer
 
 from .models import Account, Allocation, JournalLine, Payment
@@ -42,7 +43,9 @@ def ledger_balance(customer: Customer) -> Decimal:
         When(account=Account.UNAPPLIED_CASH, then=F("debit") - F("credit")),
         default=ZERO,
     )
-    return JournalLine.objects.filter(customer=customer).aggregate(total=Coalesce(Sum(sign), ZERO))["total"]
+    return round_money(
+        JournalLine.objects.filter(customer=customer).aggregate(total=Coalesce(Sum(sign), ZERO))["total"]
+    )
 
 
 def unapplied_cash(customer: Customer) -> Decimal:
@@ -101,8 +104,10 @@ def ledger_integrity_problems() -> list[str]:
     )
     for row in ledger:
         customer_id = row["customer_id"]
-        expected_open = open_by_customer.get(customer_id) or Decimal("0")
-        expected_unapplied = unapplied_by_customer.get(customer_id) or Decimal("0")
+        # Sums rounded to the cent: SQLite (the embedded default) adds decimals as floating point.
+        row["receivables"], row["unapplied"] = round_money(row["receivables"]), round_money(row["unapplied"])
+        expected_open = round_money(open_by_customer.get(customer_id) or Decimal("0"))
+        expected_unapplied = round_money(unapplied_by_customer.get(customer_id) or Decimal("0"))
         if row["receivables"] != expected_open:
             problems.append(
                 f"customer {customer_id}: ledger receivables {row['receivables']} != open items {expected_open}"

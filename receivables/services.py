@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Round
 
 from invoicing import services as invoicing
 from invoicing.models import Invoice
@@ -145,7 +146,7 @@ def allocate_payment(*, payment: Payment, invoice: Invoice, amount: Decimal, by=
         )
     invoice = invoicing.reduce_open_amount(invoice_id=invoice.pk, amount=amount)
     allocation = Allocation.objects.create(payment=payment, invoice=invoice, amount=amount, created_by=by)
-    Payment.objects.filter(pk=payment.pk).update(amount_applied=F("amount_applied") + amount)
+    Payment.objects.filter(pk=payment.pk).update(amount_applied=Round(F("amount_applied") + amount, 2))
     payment.refresh_from_db()
     payment.status = Payment.Status.APPLIED if payment.amount_unapplied == 0 else Payment.Status.PARTIALLY_APPLIED
     payment.save(update_fields=["status"])

@@ -43,6 +43,7 @@ def superuser_client(client):
     return client
 
 
+@pytest.mark.slow  # loads the demo data (seed_demo) first
 def test_every_admin_page_renders_and_list_pages_take_few_queries(superuser_client, rf):
     client = superuser_client
     request = rf.get("/admin/")

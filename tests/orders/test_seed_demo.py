@@ -19,7 +19,7 @@ from portal.models import PortalAccess
 from receivables.models import Allocation, JournalEntry, JournalLine, Payment
 from receivables.selectors import ledger_integrity_problems
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 COUNTED = [
     Customer, Product, SalesOrder, CreditProfile, CreditDecision, Warehouse, StockItem, StockMovement,

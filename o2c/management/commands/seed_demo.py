@@ -364,20 +364,22 @@ class Command(BaseCommand):
             self._print_logins()
             return
         stats: dict = {}
+        pdfs_queued = True
         try:
             with transaction.atomic():
                 stats.update(Seeder(rng=random.Random(42), today=timezone.localdate()).run())
         except kombu.exceptions.OperationalError as error:
             # Raised by a PDF render hook of o2c.flow.ship, which runs only after COMMIT:
             # the data is saved; the PDFs are rendered when a worker is asked to render them.
+            pdfs_queued = False
             self.stderr.write(
-                f"The Celery broker did not answer ({error}); the demo data is saved, "
-                "but the invoice PDFs were not queued for rendering."
+                f"The Celery broker did not answer ({error}); the demo data is saved, but the invoice "
+                "PDFs were not queued (admin > Invoices > 'Queue PDF rendering' queues them later)."
             )
-        self._print_summary(stats, time.monotonic() - started)
+        self._print_summary(stats, time.monotonic() - started, pdfs_queued=pdfs_queued)
         self._print_logins()
 
-    def _print_summary(self, stats: dict, elapsed: float) -> None:
+    def _print_summary(self, stats: dict, elapsed: float, *, pdfs_queued: bool) -> None:
         states = stats["order_states"]
         self.stdout.write(
             f"Demo data loaded in {elapsed:.1f} s:\n"
@@ -389,9 +391,12 @@ class Command(BaseCommand):
             f"{stats['credit_releases']} released by the credit manager)\n"
             f"  {stats['invoices']} invoices: {stats['invoices_paid']} paid, {stats['invoices_open']} open "
             f"({stats['invoices_overdue']} overdue, {stats['invoices_part_paid']} partly paid); "
-            f"{stats['payments']} payments\n"
-            f"  Invoice PDFs are rendered by the Celery worker (`make run` starts one)."
+            f"{stats['payments']} payments"
         )
+        if pdfs_queued:
+            self.stdout.write(
+                f"  {stats['invoices']} invoice PDFs queued: the Celery worker renders them (`make run` starts one)."
+            )
 
     def _print_logins(self) -> None:
         self.stdout.write(f'\nDemo logins (password "{PASSWORD}" for all):')

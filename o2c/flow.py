@@ -80,7 +80,8 @@ def receive_payment(
     idempotency_key: str | None = None,
 ) -> Payment:
     """Record a customer's payment and apply it to the invoice it pays; then release held
-    orders the payment brought back within credit, and complete orders now fully paid."""
+    orders the payment brought back within credit, and complete orders now fully paid.
+    Refused, with nothing recorded, for an invoice that is not issued and open."""
     payment = receivables.record_payment(
         customer=invoice.customer,
         amount=amount,
@@ -93,6 +94,10 @@ def receive_payment(
     )
     if payment.allocations.exists():  # an idempotent repeat: the first request did the rest
         return payment
+    if invoice.status != Invoice.Status.ISSUED:
+        raise receivables.ReceivablesError(  # rolls the payment back too
+            f"Invoice {invoice} is {invoice.get_status_display().lower()}; payments apply only to issued, open invoices."
+        )
     trail = invoice.order.trail if invoice.order_id else f"invoice:{invoice.pk}"
     applied = min(amount, invoice.amount_open)
     if applied > 0:

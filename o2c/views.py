@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -83,7 +83,7 @@ def home(request):
     if user.has_perm("invoicing.view_invoice"):
         today = timezone.localdate()
         open_items = Invoice.objects.filter(status=Invoice.Status.ISSUED).aggregate(
-            n=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today)), total=Sum("amount_open")
+            n=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))
         )
         cards.append(
             {
@@ -325,6 +325,8 @@ def record_payment(request, pk: int):
             payment = flow.receive_payment(invoice=invoice, by=request.user, **form.cleaned_data)
         except DomainError as error:
             form.add_error(None, str(error))
+            if invoice.status != Invoice.Status.ISSUED:  # the page shows no form to carry the error
+                messages.error(request, str(error))
         else:
             invoice.refresh_from_db()
             left = (

@@ -181,3 +181,15 @@ def test_order_page_queries_do_not_grow_with_lines(catalogue, staff, client, dja
         client.get(reverse("desk:order_detail", args=[small.pk]))
     with django_assert_max_num_queries(len(small_queries) + 2):
         assert client.get(reverse("desk:order_detail", args=[large.pk])).status_code == 200
+
+
+def test_payment_on_a_paid_invoice_is_refused_and_nothing_recorded(catalogue, staff, client):
+    order = flow.submit_order(by=staff(CLERK), customer_account="C-1", lines=[LineInput("W-1", "2")])
+    invoice = flow.ship(order=order, by=staff(WAREHOUSE))
+    flow.receive_payment(invoice=invoice, amount=Decimal("30.25"), value_date=invoice.issue_date, by=staff(AR))
+    client.force_login(staff(AR))
+    data = {"amount": "5.00", "value_date": "2026-11-20", "method": "transfer", "idempotency_key": "k-3"}
+    response = client.post(reverse("desk:record_payment", args=[invoice.pk]), data)
+    assert response.status_code == 422
+    assert "payments apply only to issued, open invoices" in response.content.decode()
+    assert Payment.objects.count() == 1

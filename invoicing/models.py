@@ -18,6 +18,20 @@ class Invoice(models.Model):
         ISSUED = "issued", "Issued"
         PAID = "paid", "Paid"
 
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        CREDIT_NOTE = "credit_note", "Credit note"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INVOICE, db_index=True)
+    credited_invoice = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_notes",
+        help_text="For a credit note: the invoice it corrects.",
+    )
+    reason = models.CharField(max_length=200, blank=True, help_text="For a credit note: why it is given.")
     number = models.CharField(max_length=20, unique=True, null=True, blank=True)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
     order = models.ForeignKey(SalesOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices")
@@ -57,6 +71,11 @@ class Invoice(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(status="paid") | Q(amount_open=0), name="invoice_paid_means_nothing_open"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="invoice", credited_invoice__isnull=True)
+                | Q(kind="credit_note", credited_invoice__isnull=False),
+                name="invoice_credit_note_references_invoice",
             ),
         ]
         permissions = [("issue_invoice", "Can issue invoices and credit notes")]

@@ -136,3 +136,62 @@ def store_document(*, invoice_id: int, kind: str, content: bytes, filename: str)
         document.file.delete(save=False)
         return InvoiceDocument.objects.get(invoice_id=invoice_id, kind=kind)
     return document
+
+
+@transaction.atomic
+def propose_credit_note(
+    *, invoice: Invoice, lines: list[tuple[InvoiceLine, Decimal]], reason: str, by=None, trail: str = ""
+) -> Invoice:
+    """A draft credit note against an issued invoice for `quantity` of each given invoice line
+    (a delivery shortfall, a return, an accepted dispute). Nothing is posted until it is issued."""
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.status == Invoice.Status.DRAFT:
+        raise InvoicingError(f"{invoice} is not an issued invoice; a credit note needs one.")
+    if not lines:
+        raise InvoicingError("A credit note needs at least one line.")
+    note = Invoice.objects.create(
+        kind=Invoice.Kind.CREDIT_NOTE,
+        credited_invoice=invoice,
+        reason=reason,
+        customer_id=invoice.customer_id,
+        order_id=invoice.order_id,
+        shipment_id=invoice.shipment_id,
+        currency=invoice.currency,
+        customer_po=invoice.customer_po,
+        bill_to=invoice.bill_to,
+        payment_terms=invoice.payment_terms,
+        supply_date=invoice.supply_date,
+    )
+    note_lines = []
+    for number, (line, quantity) in enumerate(lines, start=1):
+        if line.invoice_id != invoice.pk:
+            raise InvoicingError(f"Line {line.line_number} is not a line of {invoice}.")
+        if not 0 < quantity <= line.quantity:
+            raise InvoicingError(f"Line {line.line_number}: credit between 0 and {line.quantity}, not {quantity}.")
+        net, tax, _ = line_amounts(quantity, line.unit_price, line.tax_rate, invoice.currency)
+        note_lines.append(
+            InvoiceLine(
+                invoice=note,
+                line_number=number,
+                order_line_id=line.order_line_id,
+                description=line.description,
+                quantity=quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                tax_rate=line.tax_rate,
+                net_amount=net,
+                tax_amount=tax,
+            )
+        )
+    InvoiceLine.objects.bulk_create(note_lines)
+    note.net_amount = sum((line.net_amount for line in note_lines), Decimal("0"))
+    note.tax_amount = sum((line.tax_amount for line in note_lines), Decimal("0"))
+    note.total = note.net_amount + note.tax_amount
+    note.save(update_fields=["net_amount", "tax_amount", "total"])
+    timeline.record(
+        note,
+        "proposed",
+        summary=f"Credit note proposed against {invoice}: {reason}",
+        trail=trail or f"invoice:{invoice.pk}",
+        by=by,
+    )
+    return note

@@ -12,7 +12,16 @@ QUANTITY = {"max_digits": 12, "decimal_places": 3}
 class PaymentTerms(models.Model):
     code = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=80)
-    net_days = models.PositiveSmallIntegerField(help_text="Days from the invoice date to the due date.")
+    net_days = models.PositiveSmallIntegerField(help_text="Days from the invoice date (or month end) to the due date.")
+    end_of_month = models.BooleanField(
+        "from end of month", default=False, help_text="Count the days from the end of the invoice's month."
+    )
+    discount_percent = models.DecimalField(
+        "early-payment discount %", max_digits=5, decimal_places=2, default=Decimal("0")
+    )
+    discount_days = models.PositiveSmallIntegerField(
+        default=0, help_text="The discount applies when paid within this many days of the invoice date."
+    )
 
     class Meta:
         verbose_name_plural = "payment terms"
@@ -23,6 +32,11 @@ class PaymentTerms(models.Model):
 
 
 class Customer(models.Model):
+    class TaxTreatment(models.TextChoices):
+        DOMESTIC = "domestic", "Domestic"
+        INTRA_EU = "intra_eu", "Intra-EU (reverse charge)"
+        EXPORT = "export", "Export (outside the EU)"
+
     account_number = models.CharField(max_length=20, unique=True)
     name = models.CharField("legal name", max_length=200, db_index=True)
     email = models.EmailField("invoice email")
@@ -33,6 +47,17 @@ class Customer(models.Model):
     city = models.CharField(max_length=100)
     country = models.CharField(max_length=2, default="BE", help_text="ISO 3166 two-letter code.")
     currency = models.CharField(max_length=3, default="EUR")
+    language = models.CharField(max_length=2, default="en", help_text="ISO 639-1; documents and emails use it.")
+    tax_treatment = models.CharField(max_length=10, choices=TaxTreatment.choices, default=TaxTreatment.DOMESTIC)
+    segment = models.CharField(max_length=30, blank=True, db_index=True, help_text="Customer group for reports.")
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subsidiaries",
+        help_text="Group parent; credit exposure is also checked for the whole group.",
+    )
     payment_terms = models.ForeignKey(PaymentTerms, on_delete=models.PROTECT)
     is_active = models.BooleanField("active", default=True)
     blocked_reason = models.CharField(max_length=200, blank=True)
@@ -50,12 +75,23 @@ class Customer(models.Model):
 
 
 class Product(models.Model):
+    class TaxCategory(models.TextChoices):
+        # EN 16931 / UNCL5305 VAT category codes
+        STANDARD = "S", "Standard rate"
+        ZERO = "Z", "Zero rated"
+        EXEMPT = "E", "Exempt"
+        REVERSE_CHARGE = "AE", "Reverse charge"
+        INTRA_EU = "K", "Intra-EU supply"
+        EXPORT = "G", "Export outside the EU"
+        OUTSIDE_SCOPE = "O", "Outside the scope of VAT"
+
     sku = models.CharField("SKU", max_length=40, unique=True)
     name = models.CharField(max_length=200)
     unit = models.CharField("unit of measure", max_length=10, default="pc")
     unit_price = models.DecimalField(**MONEY, null=True, blank=True, help_text="List price; empty = not sellable yet.")
     currency = models.CharField(max_length=3, default="EUR")
     tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.2100"))
+    tax_category = models.CharField(max_length=2, choices=TaxCategory.choices, default=TaxCategory.STANDARD)
     is_stock_tracked = models.BooleanField("stock-tracked", default=True, help_text="Off for services.")
     is_active = models.BooleanField("active", default=True)
 

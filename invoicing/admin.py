@@ -4,7 +4,7 @@ from django.db import transaction
 from o2c.core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin, without_save_buttons
 
 from . import tasks
-from .models import Invoice, InvoiceDocument, InvoiceLine
+from .models import BankAccount, Invoice, InvoiceDocument, InvoiceLine
 
 
 def _is_draft(invoice: Invoice | None) -> bool:
@@ -155,3 +155,10 @@ class InvoiceDocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["invoice"]
     search_fields = ["invoice__number", "sha256"]
     date_hierarchy = "created_at"
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "iban", "bic", "currency", "is_default", "is_active"]
+    list_filter = ["currency", "is_default", "is_active"]
+    search_fields = ["name", "iban"]

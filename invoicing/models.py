@@ -1,9 +1,12 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
 
 from fulfillment.models import Shipment, ShipmentLine
 from orders.models import MONEY, QUANTITY, Customer, SalesOrder, SalesOrderLine
@@ -140,3 +143,42 @@ class InvoiceDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} {self.get_kind_display()}"
+
+
+class BankAccount(models.Model):
+    """A bank account of ours: printed on invoices for payment, and the account a bank
+    statement belongs to in cash application."""
+
+    name = models.CharField(max_length=80, help_text="How people call it, e.g. 'KBC current account'.")
+    iban = models.CharField("IBAN", max_length=34, unique=True)
+    bic = models.CharField("BIC", max_length=11, blank=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    is_default = models.BooleanField(
+        "print on invoices", default=False, help_text="The account invoices in its currency ask to be paid into."
+    )
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency"], condition=Q(is_default=True), name="bankaccount_one_default_per_currency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.iban})"
+
+    def clean(self):
+        errors = {}
+        try:
+            self.iban = IBAN(self.iban).compact
+        except SchwiftyException as error:
+            errors["iban"] = f"Not a valid IBAN: {error}"
+        if self.bic:
+            try:
+                self.bic = BIC(self.bic).compact
+            except SchwiftyException as error:
+                errors["bic"] = f"Not a valid BIC: {error}"
+        if errors:
+            raise ValidationError(errors)

@@ -28,7 +28,7 @@ from django.utils import timezone
 from credit.models import CreditProfile
 from fulfillment.models import Warehouse
 from fulfillment.services import receive_stock
-from invoicing.models import Invoice
+from invoicing.models import BankAccount, Invoice
 from o2c import flow
 from o2c.core import roles
 from o2c.core.money import line_amounts
@@ -416,6 +416,10 @@ class Seeder:
 
     def run(self) -> dict:
         self.users = self._create_users()
+        BankAccount.objects.get_or_create(
+            iban="BE68539007547034",
+            defaults={"name": "Main current account", "bic": "GKCCBEBB", "currency": "EUR", "is_default": True},
+        )
         self.customers = self._create_customers()
         self.categories = self._create_products()
         plans = self._plan_orders()

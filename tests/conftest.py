@@ -26,3 +26,17 @@ def staff(db):
     from tests.core.factories import user_in
 
     return user_in
+
+
+def login_verified(client, user):
+    """Sign `user` in with a confirmed authenticator, as after the second sign-in step
+    (administrators must have one: o2c/security.py)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="Test authenticator", defaults={"confirmed": True})
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device

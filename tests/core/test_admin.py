@@ -21,6 +21,7 @@ from invoicing.models import Invoice, InvoiceDocument
 from o2c.core.models import NumberSeries, TimelineEvent
 from receivables.models import Allocation, JournalEntry, JournalLine
 from reporting.models import ArSnapshot
+from tests.conftest import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def superuser_client(client):
     )
     ArSnapshot.objects.create(taken_on=timezone.localdate(), open_total=1, overdue_total=0, open_invoices=1)
     user = get_user_model().objects.get(username="admin")
-    client.force_login(user)
+    login_verified(client, user)
     client.user = user
     return client
 

@@ -37,7 +37,7 @@ def _seed() -> str:
     return out.getvalue()
 
 
-def test_seed_demo_loads_every_state_through_the_flow_and_only_once():
+def test_seed_demo_loads_every_state_through_the_flow_and_only_once(rf):
     output = _seed()
     first = _counts()
     today = timezone.localdate()
@@ -75,8 +75,8 @@ def test_seed_demo_loads_every_state_through_the_flow_and_only_once():
     assert invoices == sorted(invoices)
     assert invoices[0] < today - datetime.timedelta(days=90)  # backdated through flow.ship(on=...)
 
-    assert authenticate(username="clerk", password="demo") is not None
-    assert authenticate(username="admin", password="demo").is_superuser
+    assert authenticate(rf.post("/login/"), username="clerk", password="demo") is not None
+    assert authenticate(rf.post("/login/"), username="admin", password="demo").is_superuser
     assert PortalAccess.objects.get(user__username="customer").customer.account_number == "D0001"
     assert "clerk" in output and "Order clerk" in output
 

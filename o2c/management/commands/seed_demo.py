@@ -8,6 +8,7 @@ Invoice PDFs are not rendered here: o2c.flow.ship queues one render task per inv
 commit, and the Celery worker of `make run` renders them.
 """
 
+import base64
 import datetime
 import random
 import time
@@ -24,6 +25,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from credit.models import CreditProfile
 from fulfillment.models import Warehouse
@@ -39,6 +41,7 @@ from receivables.models import Payment
 
 MARKER_ACCOUNT = "D0001"  # the first demo customer: its presence means "already seeded"
 PASSWORD = "demo"
+DEMO_ADMIN_TOTP_KEY = "3132333435363738393031323334353637383930"  # RFC 6238 test key: demo only
 DAYS_OF_HISTORY = 182
 ORDER_COUNT = 294  # + 3 scripted orders of the customer that later went bankrupt, + 3 of the portal customer
 
@@ -404,6 +407,8 @@ class Command(BaseCommand):
         for username, _, _, role in USERS:
             label = "Admin (superuser)" if role == "superuser" else role
             self.stdout.write(f"  {username:<10} {label:<18} {PASSWORD}")
+        key = base64.b32encode(bytes.fromhex(DEMO_ADMIN_TOTP_KEY)).decode().rstrip("=")
+        self.stdout.write(f"  admin also needs a code: add the key {key} to an authenticator app (TOTP, 6 digits).")
 
 
 class Seeder:
@@ -447,6 +452,10 @@ class Seeder:
             user.save()
             if role != "superuser":
                 user.groups.add(Group.objects.get(name=role))
+            else:  # administrators sign in with a second factor (o2c/security.py)
+                TOTPDevice.objects.get_or_create(
+                    user=user, name="Demo authenticator", defaults={"key": DEMO_ADMIN_TOTP_KEY, "confirmed": True}
+                )
             users[username] = user
         return users
 

@@ -117,3 +117,11 @@ def test_admin_sign_in_goes_through_the_one_sign_in_page(client):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302
     assert response.url == "/login/?next=/admin/"
+
+
+def test_every_page_sends_a_content_security_policy_without_inline_scripts(client):
+    policy = client.get(reverse("login")).headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in policy
+    assert directives["frame-ancestors"] == "'none'"

@@ -41,5 +41,8 @@ def page(browser, live_server):
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
     page = context.new_page()
+    refused = []  # the Content-Security-Policy (o2c/settings.py) must never block our own pages
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     yield page
     context.close()
+    assert refused == [], f"The browser refused content under the CSP: {refused}"

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "o2c.core.audit.AuditContextMiddleware",
     "o2c.security.RequireOTPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -204,6 +205,16 @@ O2C_COMPANY = {
     "email": "ar@northwind.example",
 }
 O2C_DEFAULT_CURRENCY = "EUR"
+# Master data whose every change is kept in the audit trail (o2c/core/audit.py).
+O2C_AUDITED_MODELS = [
+    "auth.User",
+    "auth.Group",
+    "orders.Customer",
+    "orders.Product",
+    "orders.PaymentTerms",
+    "credit.CreditProfile",
+    "invoicing.BankAccount",
+]
 
 # --- security: production hardening, from the environment ------------------------------------
 SESSION_COOKIE_HTTPONLY = True

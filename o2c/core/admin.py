@@ -5,7 +5,7 @@ rows are changed only by services (and on PostgreSQL the database refuses it any
 
 from django.contrib import admin
 
-from .models import NumberSeries, TimelineEvent
+from .models import AuditEvent, NumberSeries, TimelineEvent
 
 admin.site.site_header = "O2C suite administration"
 admin.site.site_title = "O2C suite admin"
@@ -61,3 +61,11 @@ class TimelineEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["trail", "summary", "note", "actor__username"]
     date_hierarchy = "at"
     ordering = ["-at", "-id"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["at", "action", "actor_name", "model", "object_repr", "ip_address"]
+    list_filter = ["action", "model"]
+    search_fields = ["actor_name", "object_repr", "object_id"]
+    date_hierarchy = "at"

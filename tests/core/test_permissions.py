@@ -1,0 +1,101 @@
+"""Every staff and portal URL, requested as each role: the roles that get in are exactly the
+ones listed here. A URL missing from ALLOWED fails the test, so a new page must say who may
+open it. Objects are addressed by an id that does not exist: a role that may use the page gets
+404 (or a validation answer), one that may not gets 403 — the permission is checked first."""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from o2c.core import roles
+from portal.models import PortalAccess
+from tests.core.factories import user_in
+from tests.orders.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+CLERK, CREDIT, WAREHOUSE, BILLING, AR, FINANCE, CUSTOMER = (
+    roles.ORDER_CLERK,
+    roles.CREDIT_MANAGER,
+    roles.WAREHOUSE,
+    roles.BILLING_CLERK,
+    roles.AR_CLERK,
+    roles.FINANCE_MANAGER,
+    roles.CUSTOMER,
+)
+STAFF = {CLERK, CREDIT, WAREHOUSE, BILLING, AR, FINANCE}
+READ_DOCUMENTS = {CLERK, CREDIT, BILLING, AR, FINANCE}  # _READ_DOCUMENTS in o2c/core/roles.py
+EVERYONE = STAFF | {CUSTOMER}
+
+ALLOWED: dict[str, set[str]] = {
+    "home": EVERYONE,
+    "otp_setup": EVERYONE,
+    "desk:order_new": {CLERK},
+    "desk:order_detail": STAFF,
+    "desk:credit_decision": {CREDIT},
+    "desk:ship_order": {WAREHOUSE},
+    "desk:invoice_detail": READ_DOCUMENTS,
+    "desk:record_payment": {AR},
+    "orders:list": STAFF,
+    "orders:customer_search": {CLERK},
+    "orders:product_search": {CLERK},
+    "credit:holds": {CREDIT},
+    "fulfillment:to_ship": {WAREHOUSE},
+    "invoicing:list": READ_DOCUMENTS,
+    "invoicing:pdf": READ_DOCUMENTS,
+    "receivables:open_items": READ_DOCUMENTS,
+    "reporting:dashboard": {FINANCE},
+    "portal:home": {CUSTOMER},
+    "portal:invoice_pdf": {CUSTOMER},
+}
+PUBLIC = {"login", "logout", "otp_verify"}  # the sign-in pages themselves
+
+
+def url_patterns(patterns=None, prefix="", namespace=""):
+    """(name, path with ids filled in) for every named URL outside the Django admin."""
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.app_name == "admin":
+                continue
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from url_patterns(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            path = re.sub(r"<(?:int:)?(\w+)>", "999999", prefix + str(pattern.pattern))
+            yield f"{namespace}{pattern.name}", "/" + path
+
+
+def got_in(client, path: str) -> bool:
+    response = client.get(path)
+    if response.status_code == 405:  # a POST-only action: an empty POST changes nothing
+        response = client.post(path, {})
+    if response.status_code in (302, 301) and "/login/" in response.get("Location", ""):
+        return False
+    return response.status_code != 403
+
+
+def test_every_url_is_listed():
+    names = {name for name, _ in url_patterns()}
+    assert names - PUBLIC - set(ALLOWED) == set(), "say who may open these pages in ALLOWED"
+    assert set(ALLOWED) - names == set(), "ALLOWED lists pages that no longer exist"
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+def test_each_role_gets_into_exactly_its_pages(client, role):
+    user = user_in(role, username=f"walker-{role.lower().replace(' ', '-')}")
+    if role == CUSTOMER:
+        PortalAccess.objects.create(user=user, customer=CustomerFactory())
+    client.force_login(user)
+    wrong = []
+    for name, path in url_patterns():
+        if name in PUBLIC:
+            continue
+        expected = role in ALLOWED[name]
+        if got_in(client, path) != expected:
+            wrong.append(f"{name} ({path}): {'refused' if expected else 'let in'}")
+    assert wrong == []
+
+
+def test_anonymous_gets_into_no_page(client):
+    let_in = [name for name, path in url_patterns() if name not in PUBLIC and got_in(client, path)]
+    assert let_in == []

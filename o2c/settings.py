@@ -184,6 +184,10 @@ O2C_COMPANY = {
     "email": "ar@northwind.example",
 }
 O2C_DEFAULT_CURRENCY = "EUR"
+# Fulfilment: competing orders are reserved earliest requested date first, then order date;
+# proof-of-delivery uploads (PNG, JPEG or PDF, sniffed by content) are refused above this size.
+O2C_RESERVATION_PRIORITY = ("requested_date", "order_date")
+O2C_POD_MAX_BYTES = int(os.environ.get("O2C_POD_MAX_BYTES", str(5 * 1024 * 1024)))
 
 # --- security: production hardening, from the environment ------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -62,7 +62,12 @@ def is_fully_shipped(order: SalesOrder) -> bool:
 
 
 def shipments_for_order(order: SalesOrder):
-    return Shipment.objects.filter(lines__order_line__order=order).distinct().order_by("created_at")
+    return (
+        Shipment.objects.filter(lines__order_line__order=order)
+        .distinct()
+        .select_related("carrier")
+        .order_by("created_at")
+    )
 
 
 def orders_ready_to_ship():

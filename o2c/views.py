@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +16,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from credit.forms import HoldDecisionForm
 from fulfillment import selectors as fulfillment
+from fulfillment import services as fulfillment_services
+from fulfillment import views as fulfillment_views
+from fulfillment.forms import ProofOfDeliveryForm, ShipForm, line_deliveries
+from fulfillment.models import ReturnAuthorisation, Shipment
 from invoicing.models import Invoice
 from o2c import flow
 from o2c.core import roles, timeline
@@ -218,6 +223,7 @@ def _order_context(order: SalesOrder, user, **extra) -> dict:
         ],
         "decisions": order.credit_decisions.select_related("decided_by"),
         "shipments": fulfillment.shipments_for_order(order),
+        "backorders": list(fulfillment.backorders_for(order)),
         "invoices": invoices,
         "allocations": allocations,
         "events": timeline.events_for(order.trail),
@@ -282,6 +288,100 @@ def ship_order(request, pk: int):
             f"({invoice.total} {invoice.currency}); its PDF is being rendered.",
         )
     return _back(request, pk)
+
+
+@roles.permission_required("fulfillment.ship_order")
+def ship_shipment(request, pk: int):
+    """A packed shipment handed to the carrier: stock out, invoice issued (o2c.flow)."""
+    shipment = get_object_or_404(Shipment, pk=pk)
+    if request.method != "POST":
+        return redirect("fulfillment:shipment", pk=pk)
+    form = ShipForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            invoice = flow.ship_shipment(
+                shipment=shipment,
+                by=request.user,
+                carrier=data["carrier"] or fulfillment_services.carrier_named(data["new_carrier"]),
+                service=data["service"],
+                tracking_number=data["tracking_number"],
+                ship_date=data["ship_date"],
+                freight_terms=data["freight_terms"],
+            )
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"Shipment {shipment.number} shipped and invoice {invoice.number} issued "
+                f"({invoice.total} {invoice.currency}); the bill of lading is being printed.",
+            )
+            return redirect("fulfillment:shipment", pk=pk)
+    messages.error(request, "The shipment did not leave. Fix the fields marked below.")
+    context = fulfillment_views.shipment_context(fulfillment.shipment_detail(pk), ship_form=form)
+    return render(request, "fulfillment/shipment.html", context, status=422)
+
+
+@roles.permission_required("fulfillment.ship_order")
+def record_delivery(request, pk: int):
+    """Proof of delivery; shortfalls become credit note proposals (o2c.flow). A refused file
+    or quantity comes back with the problem named, and nothing is stored."""
+    shipment = fulfillment.shipment_detail(pk) if Shipment.objects.filter(pk=pk).exists() else None
+    if shipment is None:
+        raise Http404("No such shipment.")
+    if request.method != "POST":
+        return redirect("fulfillment:shipment", pk=pk)
+    form = ProofOfDeliveryForm(request.POST, request.FILES)
+    lines = fulfillment.shipment_lines(shipment)
+    deliveries, problems = line_deliveries(request.POST, lines)
+    if form.is_valid() and not problems:
+        try:
+            proof, notes = flow.record_delivery(
+                shipment=shipment,
+                signer_name=form.cleaned_data["signer_name"],
+                signed_at=form.cleaned_data["signed_at"],
+                lines=deliveries,
+                upload=form.cleaned_data["file"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except DomainError as error:
+            problems = error.problems or [("proof of delivery", "", error.message)]
+        else:
+            text = f"Delivery of {shipment.number} recorded, signed by {proof.signer_name}."
+            if notes:
+                text += " Credit note proposed for the shortfall: " + ", ".join(
+                    f"{n.total} {n.currency}" for n in notes
+                )
+            messages.success(request, text)
+            return redirect("fulfillment:shipment", pk=pk)
+    messages.error(request, "The proof of delivery was not recorded. Fix what is marked below.")
+    context = fulfillment_views.shipment_context(shipment, pod_form=form, problems=problems)
+    return render(request, "fulfillment/shipment.html", context, status=422)
+
+
+@roles.permission_required("fulfillment.ship_order")
+def receive_return(request, pk: int):
+    """Returned goods into stock or scrap; a credit note proposed for them (o2c.flow)."""
+    rma = get_object_or_404(ReturnAuthorisation, pk=pk)
+    if request.method == "POST":
+        received = {}
+        for line in rma.lines.all():
+            raw = (request.POST.get(f"received_{line.pk}") or "").strip()
+            try:
+                quantity = Decimal(raw or "0")
+            except ArithmeticError:
+                quantity = Decimal("-1")
+            received[line.pk] = (quantity, request.POST.get(f"disposition_{line.pk}", ""))
+        try:
+            notes = flow.receive_return(rma=rma, received=received, by=request.user)
+        except DomainError as error:
+            messages.error(request, str(error))
+        else:
+            proposed = ", ".join(f"{n.total} {n.currency}" for n in notes) or "nothing to credit"
+            messages.success(request, f"Return {rma.number} received; credit note proposed: {proposed}.")
+    return redirect("fulfillment:return", pk=pk)
 
 
 def _back(request, pk: int):

@@ -50,7 +50,8 @@ def apply_movements(movements: list[StockMovement]) -> None:
         delta[0] += movement.on_hand_change
         delta[1] += movement.reserved_change
     deltas = {pk: d for pk, d in deltas.items() if d != [ZERO, ZERO]}
-    with transaction.atomic():
+    # No savepoint of its own: a refusal raises, and the caller's transaction rolls back whole.
+    with transaction.atomic(savepoint=False):
         if deltas:
             updated = _guarded_update(deltas)
             if updated != len(deltas):

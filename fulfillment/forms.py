@@ -114,3 +114,15 @@ def line_deliveries(data, lines) -> tuple[list, list[tuple[str, str, str]]]:
         kind = data.get(f"kind_{line.pk}") or DeliveryDiscrepancy.Kind.SHORT
         deliveries.append(LineDelivery(line.pk, delivered, kind, (data.get(f"why_{line.pk}") or "")[:200]))
     return deliveries, problems
+
+
+class ReceiveForm(forms.Form):
+    """Goods in at the dock: scan the SKU, type the quantity, Enter."""
+
+    sku = forms.CharField(
+        label="SKU", max_length=40, widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"})
+    )
+    quantity = forms.DecimalField(
+        min_value=Decimal("0.001"), max_digits=12, decimal_places=3, widget=forms.NumberInput(attrs={"step": "any"})
+    )
+    reference = forms.CharField(label="Delivery note / PO", max_length=100, required=False)

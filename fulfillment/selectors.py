@@ -253,3 +253,9 @@ def main_warehouse_for(order: SalesOrder) -> Warehouse | None:
     )
     first = rows.first()
     return Warehouse.objects.get(pk=first["stock_item__warehouse"]) if first else None
+
+
+def backordered_quantity(product_id: int) -> Decimal:
+    return Backorder.objects.filter(order_line__product_id=product_id, status=Backorder.Status.OPEN).aggregate(
+        q=Sum("quantity", default=Decimal("0"))
+    )["q"]

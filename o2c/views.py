@@ -18,14 +18,14 @@ from credit.forms import HoldDecisionForm
 from fulfillment import selectors as fulfillment
 from fulfillment import services as fulfillment_services
 from fulfillment import views as fulfillment_views
-from fulfillment.forms import ProofOfDeliveryForm, ShipForm, line_deliveries
-from fulfillment.models import ReturnAuthorisation, Shipment
+from fulfillment.forms import ProofOfDeliveryForm, ReceiveForm, ShipForm, line_deliveries
+from fulfillment.models import ExpectedReceipt, ReturnAuthorisation, Shipment, Warehouse
 from invoicing.models import Invoice
 from o2c import flow
 from o2c.core import roles, timeline
 from o2c.core.errors import DomainError
 from orders.forms import OrderHeaderForm, lines_from, without_blank_lines
-from orders.models import Customer, SalesOrder
+from orders.models import Customer, Product, SalesOrder
 from orders.services import LineInput, check_customer, price_lines
 from receivables.forms import PaymentForm
 from receivables.models import Allocation
@@ -382,6 +382,59 @@ def receive_return(request, pk: int):
             proposed = ", ".join(f"{n.total} {n.currency}" for n in notes) or "nothing to credit"
             messages.success(request, f"Return {rma.number} received; credit note proposed: {proposed}.")
     return redirect("fulfillment:return", pk=pk)
+
+
+@roles.permission_required("fulfillment.ship_order")
+def receive_stock(request):
+    """Goods in, scan-friendly: SKU and quantity, Enter. The receipt reserves for the orders
+    waiting (backorders, oldest first) through o2c.flow; the open expected receipts are listed."""
+    warehouses = list(Warehouse.objects.all())
+    code = request.POST.get("warehouse") or request.GET.get("warehouse")
+    warehouse = next((w for w in warehouses if w.code == code), warehouses[0] if warehouses else None)
+    form = ReceiveForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and warehouse and form.is_valid():
+        product = Product.objects.filter(sku__iexact=form.cleaned_data["sku"].strip(), is_stock_tracked=True).first()
+        if product is None:
+            form.add_error("sku", "No stock-tracked product has this SKU.")
+        else:
+            receipt = (
+                ExpectedReceipt.objects.filter(warehouse=warehouse, product=product, status="open")
+                .order_by("expected_date", "id")
+                .first()
+            )
+            waiting = fulfillment.backordered_quantity(product.pk)
+            try:
+                item = flow.receive_stock(
+                    warehouse=warehouse,
+                    product=product,
+                    quantity=form.cleaned_data["quantity"],
+                    by=request.user,
+                    note=form.cleaned_data["reference"],
+                    expected_receipt=receipt,
+                )
+            except DomainError as error:
+                form.add_error(None, str(error))
+            else:
+                served = waiting - fulfillment.backordered_quantity(product.pk)
+                messages.success(
+                    request,
+                    f"Received {form.cleaned_data['quantity'].normalize():f} {product.sku} in {warehouse.code}; "
+                    f"{served.normalize():f} reserved for backorders; {item.available.normalize():f} available.",
+                )
+                target = reverse("desk:receive_stock") + f"?warehouse={warehouse.code}"
+                return redirect(target)
+    if request.method == "POST":
+        status = 422
+    expected = (
+        ExpectedReceipt.objects.filter(status="open", warehouse=warehouse)
+        .select_related("product")
+        .order_by("expected_date", "id")[:100]
+        if warehouse
+        else []
+    )
+    context = {"form": form, "warehouses": warehouses, "warehouse": warehouse, "expected": expected}
+    return render(request, "o2c/receive_stock.html", context, status=status)
 
 
 def _back(request, pk: int):

@@ -257,3 +257,24 @@ def test_documents_download_only_when_stored(client, keeper, clerk, products):
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="{shipment.number}-pick-list.pdf"'
+
+
+def test_receiving_goods_reserves_the_backorders_and_says_so(client, keeper, clerk):
+    scarce = ProductFactory(sku="SC-9")
+    expected(scarce, "10", datetime.date(2026, 12, 1), reference="PO-42")
+    warehouse()
+    order = approved(clerk, (("SC-9", "3"),))
+    page = client.get(reverse("desk:receive_stock")).content.decode()
+    assert "PO-42" in page and "autofocus" in page
+
+    unknown = client.post(reverse("desk:receive_stock"), {"warehouse": "MAIN", "sku": "NOPE", "quantity": "1"})
+    assert unknown.status_code == 422 and "No stock-tracked product has this SKU." in unknown.content.decode()
+
+    response = client.post(
+        reverse("desk:receive_stock"), {"warehouse": "MAIN", "sku": "sc-9", "quantity": "10", "reference": "DN 7781"}
+    )
+    assert response.status_code == 302
+    html = client.get(response.url).content.decode()
+    assert "Received 10 SC-9 in MAIN; 3 reserved for backorders; 7 available." in html
+    assert "Nothing expected" in html  # the expected receipt is received
+    assert order.number in client.get(PICK_QUEUE).content.decode()

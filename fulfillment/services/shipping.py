@@ -101,7 +101,10 @@ def plan_shipment(
     if problems:
         raise FulfillmentError("Cannot ship more than is reserved.", problems)
     if not wanted:
-        raise FulfillmentError(f"Nothing is reserved in {warehouse.code} for {', '.join(map(str, orders))} yet.")
+        raise FulfillmentError(
+            f"Nothing reserved in {warehouse.code} for {', '.join(map(str, orders))} is left to ship: "
+            "it is not in stock yet, or already on an open shipment."
+        )
     customer = orders[0].customer
     shipment = Shipment.objects.create(
         number=numbering.next_number(prefix="SHP", year=timezone.localdate().year),

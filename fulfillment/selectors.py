@@ -14,7 +14,6 @@ from .models import (
     Shipment,
     ShipmentLine,
     StockItem,
-    StockMovement,
     Warehouse,
 )
 
@@ -225,21 +224,22 @@ def delivery_exceptions(*, limit: int = 200) -> list[DeliveryDiscrepancy]:
 
 def stock_balances_match_ledger() -> list[str]:
     """Problems where a stock item's on hand or reserved differs from its movements' sums
-    (none expected: the nightly check and the property test use it)."""
-    sums = (
-        StockMovement.objects.values("stock_item_id")
-        .annotate(on_hand=Sum("on_hand_change"), reserved=Sum("reserved_change"))
-        .order_by()
+    (none expected: the nightly check and the property test use it). One grouped query."""
+    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=12, decimal_places=3))
+    items = (
+        StockItem.objects.annotate(
+            ledger_on_hand=Coalesce(Sum("movements__on_hand_change"), zero),
+            ledger_reserved=Coalesce(Sum("movements__reserved_change"), zero),
+        )
+        .filter(~Q(on_hand=F("ledger_on_hand")) | ~Q(reserved=F("ledger_reserved")))
+        .select_related("product", "warehouse")
+        .order_by("id")
     )
-    by_item = {row["stock_item_id"]: (row["on_hand"], row["reserved"]) for row in sums}
-    problems = []
-    for item in StockItem.objects.select_related("product", "warehouse"):
-        ledger = by_item.get(item.pk, (Decimal("0"), Decimal("0")))
-        if (item.on_hand, item.reserved) != ledger:
-            problems.append(
-                f"{item.product.sku} at {item.warehouse.code}: balances {item.on_hand}/{item.reserved}, ledger {ledger[0]}/{ledger[1]}"
-            )
-    return problems
+    return [
+        f"{item.product.sku} at {item.warehouse.code}: balances {item.on_hand}/{item.reserved}, "
+        f"ledger {item.ledger_on_hand}/{item.ledger_reserved}"
+        for item in items
+    ]
 
 
 def main_warehouse_for(order: SalesOrder) -> Warehouse | None:

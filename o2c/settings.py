@@ -135,6 +135,7 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "schedule": crontab(hour=2, minute=0),
     },
     "ar-snapshot-nightly": {"task": "reporting.tasks.take_ar_snapshot", "schedule": crontab(hour=2, minute=30)},
+    "stock-ledger-nightly": {"task": "fulfillment.tasks.check_stock_ledger", "schedule": crontab(hour=2, minute=15)},
 }
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240

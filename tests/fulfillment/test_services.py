@@ -467,3 +467,13 @@ def test_the_manual_adapter_takes_the_typed_number_and_builds_the_tracking_link(
     assert carriers.tracking_link(shipment) == ""
     with pytest.raises(carriers.CarrierError, match="not installed"):
         carriers.adapter_for(shipment.carrier)
+
+
+def test_the_nightly_check_finds_a_balance_written_behind_the_ledger(widget):
+    from fulfillment.tasks import check_stock_ledger
+
+    item = stock(widget, "5")
+    assert check_stock_ledger() == 0
+    StockItem.objects.filter(pk=item.pk).update(on_hand=Decimal("7"))  # a write that bypassed the services
+    assert selectors.stock_balances_match_ledger() == ["W-1 at MAIN: balances 7.000/0.000, ledger 5.000/0.000"]
+    assert check_stock_ledger() == 1

@@ -1,8 +1,27 @@
+from django import forms
 from django.contrib import admin
 
 from o2c.core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 
-from .models import Reservation, Shipment, ShipmentLine, StockItem, StockMovement, Warehouse
+from . import carriers
+from .models import (
+    Backorder,
+    Carrier,
+    DeliveryDiscrepancy,
+    ExpectedReceipt,
+    Location,
+    Package,
+    ProofOfDelivery,
+    Reservation,
+    ReturnAuthorisation,
+    ReturnLine,
+    Shipment,
+    ShipmentDocument,
+    ShipmentLine,
+    StockItem,
+    StockMovement,
+    Warehouse,
+)
 
 
 @admin.register(Warehouse)
@@ -25,10 +44,10 @@ class StockItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(StockMovement)
 class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "kind", "product", "warehouse", "quantity", "order", "note", "by"]
+    list_display = ["at", "kind", "product", "warehouse", "on_hand_change", "reserved_change", "order", "reason", "by"]
     list_filter = ["kind", "stock_item__warehouse"]
     list_select_related = ["stock_item__product", "stock_item__warehouse", "order_line__order", "by"]
-    search_fields = ["stock_item__product__sku", "order_line__order__number", "note"]
+    search_fields = ["stock_item__product__sku", "order_line__order__number", "note", "reason"]
     date_hierarchy = "at"
 
     @admin.display(ordering="stock_item__product__sku")
@@ -67,7 +86,7 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class ShipmentLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = ShipmentLine
-    fields = ["order_line", "quantity"]
+    fields = ["order_line", "quantity", "picked_quantity", "delivered_quantity"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order_line__order", "order_line__product")
@@ -77,24 +96,28 @@ class ShipmentLineInline(ReadOnlyInlineMixin, admin.TabularInline):
 class ShipmentAdmin(admin.ModelAdmin):
     """Shipments are made by o2c.flow.ship; admin may correct the carrier details only."""
 
-    list_display = ["number", "customer", "status", "carrier", "tracking_number", "shipped_at", "created_by"]
-    list_filter = ["status", "carrier"]
-    list_select_related = ["customer", "created_by"]
+    list_display = ["number", "kind", "customer", "warehouse", "status", "carrier", "tracking_number", "shipped_at"]
+    list_filter = ["status", "kind", "warehouse", "carrier"]
+    list_select_related = ["customer", "warehouse", "carrier"]
     search_fields = ["number", "tracking_number", "customer__name", "customer__account_number"]
     date_hierarchy = "created_at"
     inlines = [ShipmentLineInline]
-    readonly_fields = ["number", "customer", "status", "ship_to", "shipped_at", "created_by", "created_at"]
-    fields = [
+    readonly_fields = [
         "number",
+        "kind",
         "customer",
+        "warehouse",
         "status",
         "ship_to",
-        "carrier",
-        "tracking_number",
+        "ship_date",
+        "picked_at",
+        "packed_at",
         "shipped_at",
+        "delivered_at",
         "created_by",
         "created_at",
     ]
+    fields = [*readonly_fields[:6], "carrier", "service", "tracking_number", "freight_terms", *readonly_fields[6:]]
 
     def has_add_permission(self, request):
         return False
@@ -116,3 +139,110 @@ class ShipmentLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(ordering="order_line__product__sku")
     def product(self, obj):
         return obj.order_line.product.sku
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["code", "warehouse", "barcode"]
+    list_filter = ["warehouse"]
+    list_select_related = ["warehouse"]
+    search_fields = ["code", "barcode"]
+
+
+@admin.register(ExpectedReceipt)
+class ExpectedReceiptAdmin(admin.ModelAdmin):
+    """Purchasing keeps these up to date; receiving one is done on the warehouse pages."""
+
+    list_display = ["expected_date", "product", "warehouse", "quantity", "reference", "status"]
+    list_filter = ["status", "warehouse"]
+    list_select_related = ["product", "warehouse"]
+    search_fields = ["product__sku", "reference"]
+    date_hierarchy = "expected_date"
+    autocomplete_fields = ["product"]
+
+
+@admin.register(Backorder)
+class BackorderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "order", "product", "quantity", "expected_date", "notified_at", "status"]
+    list_filter = ["status"]
+    list_select_related = ["order_line__order", "order_line__product"]
+    search_fields = ["order_line__order__number", "order_line__product__sku"]
+
+    @admin.display(ordering="order_line__order__number")
+    def order(self, obj):
+        return obj.order_line.order
+
+    @admin.display(ordering="order_line__product__sku")
+    def product(self, obj):
+        return obj.order_line.product.sku
+
+
+class CarrierForm(forms.ModelForm):
+    adapter = forms.ChoiceField(choices=carriers.adapter_names)
+
+    class Meta:
+        model = Carrier
+        fields = ["code", "name", "adapter", "tracking_url", "is_active"]
+
+
+@admin.register(Carrier)
+class CarrierAdmin(admin.ModelAdmin):
+    form = CarrierForm
+    list_display = ["code", "name", "adapter", "tracking_url", "is_active"]
+    list_filter = ["adapter", "is_active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Package)
+class PackageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["shipment", "number", "weight_kg", "description"]
+    list_select_related = ["shipment"]
+    search_fields = ["shipment__number"]
+
+
+@admin.register(ShipmentDocument)
+class ShipmentDocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["shipment", "kind", "size", "sha256", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["shipment"]
+    search_fields = ["shipment__number", "sha256"]
+
+
+class DiscrepancyInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = DeliveryDiscrepancy
+    fields = ["shipment_line", "kind", "quantity", "note"]
+
+
+@admin.register(ProofOfDelivery)
+class ProofOfDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["shipment", "signer_name", "signed_at", "content_type", "size", "recorded_by"]
+    list_select_related = ["shipment", "recorded_by"]
+    search_fields = ["shipment__number", "signer_name"]
+    inlines = [DiscrepancyInline]
+
+
+@admin.register(DeliveryDiscrepancy)
+class DeliveryDiscrepancyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["proof", "shipment_line", "kind", "quantity", "note"]
+    list_filter = ["kind"]
+    list_select_related = ["proof__shipment", "shipment_line__shipment", "shipment_line__order_line__product"]
+
+
+class ReturnLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = ReturnLine
+    fields = ["shipment_line", "quantity", "received_quantity", "disposition"]
+
+
+@admin.register(ReturnAuthorisation)
+class ReturnAuthorisationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["number", "customer", "status", "reason", "created_at", "received_at"]
+    list_filter = ["status"]
+    list_select_related = ["customer"]
+    search_fields = ["number", "customer__name"]
+    inlines = [ReturnLineInline]
+
+
+@admin.register(ReturnLine)
+class ReturnLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["rma", "shipment_line", "quantity", "received_quantity", "disposition"]
+    list_select_related = ["rma", "shipment_line__shipment", "shipment_line__order_line__product"]

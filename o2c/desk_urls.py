@@ -10,6 +10,10 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("orders/<int:pk>/credit-decision/", views.credit_decision, name="credit_decision"),
     path("orders/<int:pk>/ship/", views.ship_order, name="ship_order"),
+    path("shipments/<int:pk>/ship/", views.ship_shipment, name="ship_shipment"),
+    path("shipments/<int:pk>/delivery/", views.record_delivery, name="record_delivery"),
+    path("receiving/", views.receive_stock, name="receive_stock"),
+    path("returns/<int:pk>/receive/", views.receive_return, name="receive_return"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/payment/", views.record_payment, name="record_payment"),
 ]

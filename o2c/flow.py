@@ -14,13 +14,16 @@ from credit import services as credit
 from credit.models import CreditDecision
 from fulfillment import selectors as fulfillment_selectors
 from fulfillment import services as fulfillment
+from fulfillment.models import ProofOfDelivery, Shipment
 from invoicing import services as invoicing
 from invoicing import tasks as invoicing_tasks
-from invoicing.models import Invoice
+from invoicing.models import Invoice, InvoiceLine
 from orders import services as orders
 from orders.models import SalesOrder
 from receivables import services as receivables
 from receivables.models import Payment
+
+DEFAULT_PACKAGE_KG = Decimal("1.000")  # the one-go path's single carton, when no weights are given
 
 
 # 1. Order entry -> credit check -> stock reservation ------------------------------------------
@@ -50,24 +53,167 @@ def decide_credit_hold(*, order: SalesOrder, release: bool, reason: str, by) -> 
     return order
 
 
-# 2. Shipping -> invoicing -> AR ledger -> documents ---------------------------------------------
+# 2. Stock arrives -> backorders reserved, oldest first -----------------------------------------
 @transaction.atomic
-def ship(
-    *, order: SalesOrder, by, carrier: str = "", tracking_number: str = "", on: datetime.date | None = None
+def receive_stock(*, warehouse, product, quantity: Decimal, by, note: str = "", expected_receipt=None):
+    """Put received goods on hand, then reserve them for the orders waiting (backorders), in
+    the reservation priority order; those orders move to the pick queue."""
+    item = fulfillment.receive_stock(
+        warehouse=warehouse, product=product, quantity=quantity, by=by, note=note, expected_receipt=expected_receipt
+    )
+    fulfillment.fill_backorders(product_ids=[product.pk], by=by)
+    item.refresh_from_db()
+    return item
+
+
+# 3. Pick -> pack -> ship -> invoicing -> AR ledger -> documents --------------------------------
+@transaction.atomic
+def ship_shipment(
+    *,
+    shipment: Shipment,
+    by,
+    carrier=None,
+    service: str = "",
+    tracking_number: str = "",
+    ship_date: datetime.date | None = None,
+    freight_terms: str = "",
+    on: datetime.date | None = None,
 ) -> Invoice:
-    """Ship what is reserved, invoice exactly what shipped, post the invoice to the AR ledger,
-    and render its PDF in a worker once the transaction has committed. `on` is the invoice
-    date (default today); only loading past data (seed_demo) passes it."""
-    shipment = fulfillment.ship_order(order=order, by=by, carrier=carrier, tracking_number=tracking_number)
+    """A packed shipment leaves: stock out, then (default billing rule: invoice each shipment)
+    invoice exactly what shipped, post it to the AR ledger, render its PDF after commit."""
+    shipment = fulfillment.ship_shipment(
+        shipment=shipment,
+        by=by,
+        carrier=carrier,
+        service=service,
+        tracking_number=tracking_number,
+        ship_date=ship_date,
+        freight_terms=freight_terms,
+    )
+    return _invoice_shipment(shipment=shipment, by=by, on=on)
+
+
+def _invoice_shipment(*, shipment: Shipment, by, on: datetime.date | None = None) -> Invoice:
     invoice = invoicing.create_invoice_for_shipment(shipment=shipment, by=by)
-    invoice = invoicing.issue_invoice(invoice=invoice, by=by, on=on, trail=order.trail)
+    trail = invoice.order.trail if invoice.order_id else f"shipment:{shipment.pk}"
+    invoice = invoicing.issue_invoice(invoice=invoice, by=by, on=on, trail=trail)
     receivables.post_invoice(invoice=invoice, by=by)
     invoice_id = invoice.pk
     transaction.on_commit(lambda: invoicing_tasks.render_invoice_pdf.delay(invoice_id))
     return invoice
 
 
-# 3. Cash -> allocation -> credit re-evaluation -> order completion ------------------------------
+@transaction.atomic
+def ship(
+    *,
+    order: SalesOrder,
+    by,
+    carrier: str = "",
+    tracking_number: str = "",
+    on: datetime.date | None = None,
+    packages: list[tuple[Decimal, str]] | None = None,
+) -> Invoice:
+    """Ship everything reserved for one order in one go, through the same stages as the
+    warehouse pages: reservations held elsewhere are transferred to the order's main
+    warehouse, then plan (pick list) -> pick all -> pack -> ship -> invoice. Open service
+    lines ride along (delivered with the goods). `on` is the ship and invoice date (default
+    today); only loading past data (seed_demo) passes it."""
+    warehouse = fulfillment_selectors.main_warehouse_for(order)
+    if warehouse is None:  # services only: delivered by a confirmation
+        if not fulfillment.open_service_quantities(order):
+            raise fulfillment.FulfillmentError(f"Nothing is reserved for order {order} yet, so nothing can ship.")
+        return confirm_services(order=order, by=by, on=on)
+    fulfillment.transfer_reservations(order=order, to=warehouse, by=by)
+    shipment = fulfillment.plan_shipment(orders=[order], warehouse=warehouse, by=by)
+    fulfillment.add_service_lines(shipment=shipment, order=order)
+    fulfillment.pick_all(shipment=shipment, by=by)
+    fulfillment.pack(shipment=shipment, packages=packages or [(DEFAULT_PACKAGE_KG, "Carton")], by=by)
+    return ship_shipment(
+        shipment=shipment,
+        by=by,
+        carrier=fulfillment.carrier_named(carrier),
+        tracking_number=tracking_number,
+        ship_date=on,
+        on=on,
+    )
+
+
+@transaction.atomic
+def confirm_services(*, order: SalesOrder, by, on: datetime.date | None = None) -> Invoice:
+    """Services are delivered by a confirmation: confirm the open service lines, invoice them."""
+    shipment = fulfillment.confirm_services(order=order, by=by)
+    return _invoice_shipment(shipment=shipment, by=by, on=on)
+
+
+# 4. Delivery -> discrepancies -> credit note proposals ------------------------------------------
+@transaction.atomic
+def record_delivery(
+    *, shipment: Shipment, signer_name: str, signed_at, by, lines=None, upload=None, note: str = ""
+) -> tuple[ProofOfDelivery, list[Invoice]]:
+    """Record the proof of delivery; every line delivered short, damaged or refused becomes a
+    credit note proposal (draft) for exactly that quantity, against the invoice that billed it."""
+    proof = fulfillment.record_proof_of_delivery(
+        shipment=shipment, signer_name=signer_name, signed_at=signed_at, lines=lines, upload=upload, note=note, by=by
+    )
+    shortages = [(d.shipment_line, d.quantity, d.get_kind_display().lower()) for d in proof.discrepancies.all()]
+    notes = _propose_credit(
+        shortages=shortages, reason_prefix=f"Delivery {proof.shipment.number}, signed by {proof.signer_name}", by=by
+    )
+    return proof, notes
+
+
+def _propose_credit(*, shortages, reason_prefix: str, by) -> list[Invoice]:
+    """One proposed credit note per invoice, for the given (shipment line, quantity, why)."""
+    by_invoice: dict[int, list] = {}
+    for shipment_line, quantity, why in shortages:
+        invoice_line = InvoiceLine.objects.filter(shipment_line=shipment_line).select_related("invoice").first()
+        if invoice_line is None or invoice_line.invoice.status == Invoice.Status.DRAFT:
+            continue  # not billed: nothing to credit
+        by_invoice.setdefault(invoice_line.invoice_id, []).append((invoice_line, quantity, why))
+    notes = []
+    for items in by_invoice.values():
+        invoice = items[0][0].invoice
+        reason = (
+            reason_prefix
+            + ": "
+            + ", ".join(
+                f"{line.description.split()[0]} {why} {quantity.normalize():f}" for line, quantity, why in items
+            )
+        )
+        trail = invoice.order.trail if invoice.order_id else f"invoice:{invoice.pk}"
+        notes.append(
+            invoicing.propose_credit_note(
+                invoice=invoice,
+                lines=[(line, quantity) for line, quantity, _ in items],
+                reason=reason[:200],
+                by=by,
+                trail=trail,
+            )
+        )
+    return notes
+
+
+# 5. Returns -> stock (or scrap) -> credit note proposal -> backorders ----------------------------
+@transaction.atomic
+def receive_return(*, rma, received: dict, by) -> list[Invoice]:
+    """Goods back: into stock or scrap, a credit note proposed for what came back, and restocked
+    goods reserved for orders waiting for them."""
+    lines = fulfillment.receive_return(rma=rma, received=received, by=by)
+    notes = _propose_credit(
+        shortages=[
+            (line.shipment_line, line.received_quantity, f"returned ({line.get_disposition_display().lower()})")
+            for line in lines
+        ],
+        reason_prefix=f"Return {rma.number}",
+        by=by,
+    )
+    restocked = {line.shipment_line.order_line.product_id for line in lines if line.disposition == "restock"}
+    if restocked:
+        fulfillment.fill_backorders(product_ids=restocked, by=by)
+    return notes
+
+
+# 6. Cash -> allocation -> credit re-evaluation -> order completion ------------------------------
 @transaction.atomic
 def receive_payment(
     *,

@@ -145,6 +145,7 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "schedule": crontab(hour=2, minute=0),
     },
     "ar-snapshot-nightly": {"task": "reporting.tasks.take_ar_snapshot", "schedule": crontab(hour=2, minute=30)},
+    "stock-ledger-nightly": {"task": "fulfillment.tasks.check_stock_ledger", "schedule": crontab(hour=2, minute=15)},
 }
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
@@ -214,7 +215,14 @@ O2C_AUDITED_MODELS = [
     "orders.PaymentTerms",
     "credit.CreditProfile",
     "invoicing.BankAccount",
+    "fulfillment.Warehouse",
+    "fulfillment.Location",
+    "fulfillment.Carrier",
 ]
+# Fulfilment: competing orders are reserved earliest requested date first, then order date;
+# proof-of-delivery uploads (PNG, JPEG or PDF, sniffed by content) are refused above this size.
+O2C_RESERVATION_PRIORITY = ("requested_date", "order_date")
+O2C_POD_MAX_BYTES = int(os.environ.get("O2C_POD_MAX_BYTES", str(5 * 1024 * 1024)))
 
 # --- security: production hardening, from the environment ------------------------------------
 SESSION_COOKIE_HTTPONLY = True

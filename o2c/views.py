@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,12 +16,16 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from credit.forms import HoldDecisionForm
 from fulfillment import selectors as fulfillment
+from fulfillment import services as fulfillment_services
+from fulfillment import views as fulfillment_views
+from fulfillment.forms import ProofOfDeliveryForm, ReceiveForm, ShipForm, line_deliveries
+from fulfillment.models import ExpectedReceipt, ReturnAuthorisation, Shipment, Warehouse
 from invoicing.models import Invoice
 from o2c import flow
 from o2c.core import roles, timeline
 from o2c.core.errors import DomainError
 from orders.forms import OrderHeaderForm, lines_from, without_blank_lines
-from orders.models import Customer, SalesOrder
+from orders.models import Customer, Product, SalesOrder
 from orders.services import LineInput, check_customer, price_lines
 from receivables.forms import PaymentForm
 from receivables.models import Allocation
@@ -218,6 +223,7 @@ def _order_context(order: SalesOrder, user, **extra) -> dict:
         ],
         "decisions": order.credit_decisions.select_related("decided_by"),
         "shipments": fulfillment.shipments_for_order(order),
+        "backorders": list(fulfillment.backorders_for(order)),
         "invoices": invoices,
         "allocations": allocations,
         "events": timeline.events_for(order.trail),
@@ -282,6 +288,153 @@ def ship_order(request, pk: int):
             f"({invoice.total} {invoice.currency}); its PDF is being rendered.",
         )
     return _back(request, pk)
+
+
+@roles.permission_required("fulfillment.ship_order")
+def ship_shipment(request, pk: int):
+    """A packed shipment handed to the carrier: stock out, invoice issued (o2c.flow)."""
+    shipment = get_object_or_404(Shipment, pk=pk)
+    if request.method != "POST":
+        return redirect("fulfillment:shipment", pk=pk)
+    form = ShipForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            invoice = flow.ship_shipment(
+                shipment=shipment,
+                by=request.user,
+                carrier=data["carrier"] or fulfillment_services.carrier_named(data["new_carrier"]),
+                service=data["service"],
+                tracking_number=data["tracking_number"],
+                ship_date=data["ship_date"],
+                freight_terms=data["freight_terms"],
+            )
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"Shipment {shipment.number} shipped and invoice {invoice.number} issued "
+                f"({invoice.total} {invoice.currency}); the bill of lading is being printed.",
+            )
+            return redirect("fulfillment:shipment", pk=pk)
+    messages.error(request, "The shipment did not leave. Fix the fields marked below.")
+    context = fulfillment_views.shipment_context(fulfillment.shipment_detail(pk), ship_form=form)
+    return render(request, "fulfillment/shipment.html", context, status=422)
+
+
+@roles.permission_required("fulfillment.ship_order")
+def record_delivery(request, pk: int):
+    """Proof of delivery; shortfalls become credit note proposals (o2c.flow). A refused file
+    or quantity comes back with the problem named, and nothing is stored."""
+    shipment = fulfillment.shipment_detail(pk) if Shipment.objects.filter(pk=pk).exists() else None
+    if shipment is None:
+        raise Http404("No such shipment.")
+    if request.method != "POST":
+        return redirect("fulfillment:shipment", pk=pk)
+    form = ProofOfDeliveryForm(request.POST, request.FILES)
+    lines = fulfillment.shipment_lines(shipment)
+    deliveries, problems = line_deliveries(request.POST, lines)
+    if form.is_valid() and not problems:
+        try:
+            proof, notes = flow.record_delivery(
+                shipment=shipment,
+                signer_name=form.cleaned_data["signer_name"],
+                signed_at=form.cleaned_data["signed_at"],
+                lines=deliveries,
+                upload=form.cleaned_data["file"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except DomainError as error:
+            problems = error.problems or [("proof of delivery", "", error.message)]
+        else:
+            text = f"Delivery of {shipment.number} recorded, signed by {proof.signer_name}."
+            if notes:
+                text += " Credit note proposed for the shortfall: " + ", ".join(
+                    f"{n.total} {n.currency}" for n in notes
+                )
+            messages.success(request, text)
+            return redirect("fulfillment:shipment", pk=pk)
+    messages.error(request, "The proof of delivery was not recorded. Fix what is marked below.")
+    context = fulfillment_views.shipment_context(shipment, pod_form=form, problems=problems)
+    return render(request, "fulfillment/shipment.html", context, status=422)
+
+
+@roles.permission_required("fulfillment.ship_order")
+def receive_return(request, pk: int):
+    """Returned goods into stock or scrap; a credit note proposed for them (o2c.flow)."""
+    rma = get_object_or_404(ReturnAuthorisation, pk=pk)
+    if request.method == "POST":
+        received = {}
+        for line in rma.lines.all():
+            raw = (request.POST.get(f"received_{line.pk}") or "").strip()
+            try:
+                quantity = Decimal(raw or "0")
+            except ArithmeticError:
+                quantity = Decimal("-1")
+            received[line.pk] = (quantity, request.POST.get(f"disposition_{line.pk}", ""))
+        try:
+            notes = flow.receive_return(rma=rma, received=received, by=request.user)
+        except DomainError as error:
+            messages.error(request, str(error))
+        else:
+            proposed = ", ".join(f"{n.total} {n.currency}" for n in notes) or "nothing to credit"
+            messages.success(request, f"Return {rma.number} received; credit note proposed: {proposed}.")
+    return redirect("fulfillment:return", pk=pk)
+
+
+@roles.permission_required("fulfillment.ship_order")
+def receive_stock(request):
+    """Goods in, scan-friendly: SKU and quantity, Enter. The receipt reserves for the orders
+    waiting (backorders, oldest first) through o2c.flow; the open expected receipts are listed."""
+    warehouses = list(Warehouse.objects.all())
+    code = request.POST.get("warehouse") or request.GET.get("warehouse")
+    warehouse = next((w for w in warehouses if w.code == code), warehouses[0] if warehouses else None)
+    form = ReceiveForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and warehouse and form.is_valid():
+        product = Product.objects.filter(sku__iexact=form.cleaned_data["sku"].strip(), is_stock_tracked=True).first()
+        if product is None:
+            form.add_error("sku", "No stock-tracked product has this SKU.")
+        else:
+            receipt = (
+                ExpectedReceipt.objects.filter(warehouse=warehouse, product=product, status="open")
+                .order_by("expected_date", "id")
+                .first()
+            )
+            waiting = fulfillment.backordered_quantity(product.pk)
+            try:
+                item = flow.receive_stock(
+                    warehouse=warehouse,
+                    product=product,
+                    quantity=form.cleaned_data["quantity"],
+                    by=request.user,
+                    note=form.cleaned_data["reference"],
+                    expected_receipt=receipt,
+                )
+            except DomainError as error:
+                form.add_error(None, str(error))
+            else:
+                served = waiting - fulfillment.backordered_quantity(product.pk)
+                messages.success(
+                    request,
+                    f"Received {form.cleaned_data['quantity'].normalize():f} {product.sku} in {warehouse.code}; "
+                    f"{served.normalize():f} reserved for backorders; {item.available.normalize():f} available.",
+                )
+                target = reverse("desk:receive_stock") + f"?warehouse={warehouse.code}"
+                return redirect(target)
+    if request.method == "POST":
+        status = 422
+    expected = (
+        ExpectedReceipt.objects.filter(status="open", warehouse=warehouse)
+        .select_related("product")
+        .order_by("expected_date", "id")[:100]
+        if warehouse
+        else []
+    )
+    context = {"form": form, "warehouses": warehouses, "warehouse": warehouse, "expected": expected}
+    return render(request, "o2c/receive_stock.html", context, status=status)
 
 
 def _back(request, pk: int):

@@ -7,6 +7,7 @@ NAVIGATION = [
     ("New order", "desk:order_new", "orders.add_salesorder"),
     ("Credit holds", "credit:holds", "credit.decide_credit_hold"),
     ("Shipping", "fulfillment:to_ship", "fulfillment.ship_order"),
+    ("Backorders", "fulfillment:backorders", "orders.view_salesorder"),
     ("Invoices", "invoicing:list", "invoicing.view_invoice"),
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),

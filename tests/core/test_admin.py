@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from credit.models import CreditDecision
-from fulfillment.models import StockMovement
+from fulfillment import services as fulfillment
+from fulfillment.models import Shipment, ShipmentDocument, StockMovement
 from invoicing import services as invoicing
 from invoicing.admin import InvoiceLineInline
 from invoicing.models import Invoice, InvoiceDocument
@@ -36,6 +37,10 @@ def superuser_client(client):
     invoice = Invoice.objects.exclude(status=Invoice.Status.DRAFT).first()
     invoicing.store_document(
         invoice_id=invoice.pk, kind=InvoiceDocument.Kind.PDF, content=b"%PDF-1.4 demo", filename="demo.pdf"
+    )
+    shipment = Shipment.objects.first()
+    fulfillment.store_document(
+        shipment_id=shipment.pk, kind=ShipmentDocument.Kind.PICK_LIST, content=b"%PDF-1.4 demo", filename="demo.pdf"
     )
     ArSnapshot.objects.create(taken_on=timezone.localdate(), open_total=1, overdue_total=0, open_invoices=1)
     user = get_user_model().objects.get(username="admin")

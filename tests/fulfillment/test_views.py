@@ -100,7 +100,7 @@ def test_the_ship_form_ships_and_comes_back(client, warehouse, clerk, products):
 
     assert response.status_code == 302 and response.url == TO_SHIP
     shipment = Shipment.objects.get(customer=order.customer)
-    assert (shipment.carrier, shipment.tracking_number) == ("DHL", "JD0001")
+    assert (shipment.carrier.name, shipment.tracking_number) == ("DHL", "JD0001")
     back = client.get(TO_SHIP)
     assert back.context["orders"] == []  # gone from the queue
     html = back.content.decode()

@@ -9,11 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from fulfillment import services as fulfillment
-from invoicing import services as invoicing
 from o2c import flow
 from orders.services import LineInput
-from receivables import services as receivables
 from tests.core.factories import AR, CLERK, WAREHOUSE
 from tests.credit.factories import credit_limit
 from tests.fulfillment.factories import stock
@@ -49,20 +46,14 @@ def people(staff):
 
 def invoiced(people, *, customer=None, quantity="1", issued_on: datetime.date | None = None):
     """An order taken, approved and shipped; its invoice issued on `issued_on` (default today).
-    With a date this is flow.ship step by step, because flow.ship always issues today."""
+    flow.ship(on=) dates the shipment and the invoice."""
     customer = customer or CustomerFactory()
     if not hasattr(customer, "credit_profile"):
         credit_limit(customer, "1000000.00")
     order = flow.submit_order(
         by=people["clerk"], customer_account=customer.account_number, lines=[LineInput("W-1", quantity)]
     )
-    if issued_on is None:
-        return flow.ship(order=order, by=people["warehouse"])
-    shipment = fulfillment.ship_order(order=order, by=people["warehouse"])
-    invoice = invoicing.create_invoice_for_shipment(shipment=shipment)
-    invoice = invoicing.issue_invoice(invoice=invoice, on=issued_on, trail=order.trail)
-    receivables.post_invoice(invoice=invoice)
-    return invoice
+    return flow.ship(order=order, by=people["warehouse"], on=issued_on)
 
 
 def count_queries(client, url=OPEN_ITEMS) -> int:

@@ -28,7 +28,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from credit.models import CreditProfile
-from fulfillment.models import Warehouse
+from fulfillment import services as fulfillment
+from fulfillment.models import Carrier, ExpectedReceipt, Location, ReturnLine, Shipment, StockItem, Warehouse
 from fulfillment.services import receive_stock
 from invoicing.models import BankAccount, Invoice
 from o2c import flow
@@ -109,6 +110,14 @@ CARRIERS = {
     "NL": ["PostNL", "DHL", "DPD"],
     "FR": ["Geodis", "DHL", "DPD"],
     "DE": ["DHL", "GLS", "DPD"],
+}
+TRACKING_LINKS = {  # the manual carrier adapter builds the link from these patterns
+    "bpost": "https://track.bpost.cloud/btr/web/#/search?itemCode={tracking}",
+    "DPD": "https://tracking.dpd.de/status/en_US/parcel/{tracking}",
+    "DHL": "https://www.dhl.com/be-en/home/tracking.html?tracking-id={tracking}",
+    "PostNL": "https://jouw.postnl.nl/track-and-trace/{tracking}",
+    "GLS": "https://gls-group.com/track/{tracking}",
+    "Geodis": "https://espace-client.geodis.com/services/tracking/{tracking}",
 }
 
 # Catalogue: (sku, name, unit, price, [(variant sku, variant name, price)] or None). Tax 21% unless listed.
@@ -431,6 +440,7 @@ class Seeder:
         self._create_stock(plans)
         self.releases = 0
         self._run_orders(plans)
+        self._fulfilment_after_shipping()
         code, reason = BANKRUPT
         Customer.objects.filter(account_number=code).update(is_active=False, blocked_reason=reason)
         return self._stats(plans)
@@ -766,6 +776,68 @@ class Seeder:
                 reference=invoice.number,
             )
             still_open -= amount
+
+    def _fulfilment_after_shipping(self) -> None:
+        """What a warehouse has on any day: bins, carriers with tracking links, stock on its
+        way, an order on backorder, deliveries signed for (one short), a return received."""
+        by = self.users["warehouse"]
+        for carrier in Carrier.objects.all():
+            carrier.tracking_url = TRACKING_LINKS.get(carrier.name, "")
+            carrier.save(update_fields=["tracking_url"])
+        main = Warehouse.objects.get(code="MAIN")
+        items = list(StockItem.objects.filter(warehouse=main).select_related("product").order_by("product__sku"))
+        aisles = {}
+        for index, item in enumerate(items):
+            code = f"{item.product.sku[:1]}-{index // 12 + 1:02d}-{index % 12 // 4 + 1}"
+            if code not in aisles:
+                aisles[code] = Location.objects.create(warehouse=main, code=code, barcode=f"LOC{len(aisles) + 1:04d}")
+            item.location = aisles[code]
+        StockItem.objects.bulk_update(items, ["location"])
+        for number, (sku, quantity) in enumerate(sorted(LOW_STOCK.items()), start=1):
+            ExpectedReceipt.objects.create(
+                warehouse=main,
+                product=Product.objects.get(sku=sku),
+                quantity=Decimal(quantity * 10),
+                expected_date=self.today + datetime.timedelta(days=7 * number),
+                reference=f"PO-{self.today.year}-{number:04d}",
+            )
+        # A customer orders more sealers than are on the shelf: the rest waits on backorder.
+        order = flow.submit_order(
+            by=self.users["clerk"],
+            customer_account=MARKER_ACCOUNT,
+            lines=[LineInput("PKG-SEALER", Decimal(LOW_STOCK["PKG-SEALER"] + 4))],
+            customer_po="PO-SEALERS",
+            order_date=self.today,
+        )
+        if order.status == SalesOrder.Status.CREDIT_HOLD:
+            flow.decide_credit_hold(order=order, release=True, reason="Small order; released.", by=self.users["credit"])
+        shipped = list(
+            Shipment.objects.filter(kind=Shipment.Kind.GOODS, status=Shipment.Status.SHIPPED).order_by("-id")[:3]
+        )
+        if len(shipped) < 3:
+            return
+        short, clean, returned = shipped
+        signed = timezone.make_aware(datetime.datetime.combine(short.ship_date, datetime.time(10, 30)))
+        line = short.lines.order_by("-quantity").first()
+        flow.record_delivery(
+            shipment=short,
+            signer_name="M. Claes",
+            signed_at=signed + datetime.timedelta(days=1),
+            lines=[fulfillment.LineDelivery(line.pk, line.quantity - 1, "damaged", "One carton crushed")],
+            by=by,
+        )
+        for shipment in (clean, returned):
+            signed = timezone.make_aware(datetime.datetime.combine(shipment.ship_date, datetime.time(14, 5)))
+            flow.record_delivery(
+                shipment=shipment, signer_name="Reception", signed_at=signed + datetime.timedelta(days=1), by=by
+            )
+        line = returned.lines.select_related("order_line__product").first()
+        rma = fulfillment.authorise_return(
+            customer=returned.customer, lines=[(line, Decimal("1"))], reason="Ordered one too many", by=by
+        )
+        flow.receive_return(
+            rma=rma, received={rma.lines.get().pk: (Decimal("1"), ReturnLine.Disposition.RESTOCK)}, by=by
+        )
 
     def _stats(self, plans: list[PlannedOrder]) -> dict:
         order_ids = [plan.order.pk for plan in plans if plan.order]

@@ -48,4 +48,13 @@
   document.addEventListener("htmx:sendError", function () {
     say("Could not reach the server. Check your connection and try again.");
   });
+
+  // <select data-autosubmit>: choosing an option submits its form (no inline handlers: the
+  // Content-Security-Policy forbids them). Without JavaScript a <noscript> button does it.
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.matches && field.matches("[data-autosubmit]") && field.form) {
+      field.form.requestSubmit();
+    }
+  });
 })();

@@ -35,6 +35,10 @@ ALLOWED: dict[str, set[str]] = {
     "desk:order_detail": STAFF,
     "desk:credit_decision": {CREDIT},
     "desk:ship_order": {WAREHOUSE},
+    "desk:ship_shipment": {WAREHOUSE},
+    "desk:record_delivery": {WAREHOUSE},
+    "desk:receive_stock": {WAREHOUSE},
+    "desk:receive_return": {WAREHOUSE},
     "desk:invoice_detail": READ_DOCUMENTS,
     "desk:record_payment": {AR},
     "orders:list": STAFF,
@@ -42,6 +46,18 @@ ALLOWED: dict[str, set[str]] = {
     "orders:product_search": {CLERK},
     "credit:holds": {CREDIT},
     "fulfillment:to_ship": {WAREHOUSE},
+    "fulfillment:pick_queue": {WAREHOUSE},
+    "fulfillment:plan": {WAREHOUSE},
+    "fulfillment:shipment": {WAREHOUSE},
+    "fulfillment:scan": {WAREHOUSE},
+    "fulfillment:finish_picking": {WAREHOUSE},
+    "fulfillment:pack": {WAREHOUSE},
+    "fulfillment:document": {WAREHOUSE},
+    "fulfillment:authorise_return": {WAREHOUSE},
+    "fulfillment:return": {WAREHOUSE},
+    "fulfillment:exceptions": {WAREHOUSE},
+    "fulfillment:backorders": STAFF,
+    "fulfillment:atp": STAFF,
     "invoicing:list": READ_DOCUMENTS,
     "invoicing:pdf": READ_DOCUMENTS,
     "receivables:open_items": READ_DOCUMENTS,
@@ -61,7 +77,7 @@ def url_patterns(patterns=None, prefix="", namespace=""):
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
             yield from url_patterns(pattern.url_patterns, prefix + str(pattern.pattern), inner)
         elif isinstance(pattern, URLPattern) and pattern.name:
-            path = re.sub(r"<(?:int:)?(\w+)>", "999999", prefix + str(pattern.pattern))
+            path = re.sub(r"<(?:\w+:)?\w+>", "999999", prefix + str(pattern.pattern))
             yield f"{namespace}{pattern.name}", "/" + path
 
 

@@ -12,4 +12,9 @@ urlpatterns = [
     path("orders/<int:pk>/ship/", views.ship_order, name="ship_order"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/payment/", views.record_payment, name="record_payment"),
+    path(
+        "credit/applications/<int:pk>/decision/",
+        views.credit_application_decision,
+        name="credit_application_decision",
+    ),
 ]

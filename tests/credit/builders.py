@@ -126,3 +126,40 @@ def approved_order(
                 amount_open=amount,
             )
     return order
+
+
+def held_order(customer, product, *, total: str = "100.00", reasons: str = "Credit limit exceeded: test.", days_ago=0):
+    """An order on credit hold with its held decision, written directly (fast, for page tests)."""
+    from credit.models import CreditDecision
+
+    amount = Decimal(total)
+    order = SalesOrder.objects.create(
+        number=f"SO-H-{next(_numbers):07d}",
+        customer=customer,
+        status=SalesOrder.Status.CREDIT_HOLD,
+        order_date=timezone.localdate(),
+        currency="EUR",
+        net_amount=amount,
+        tax_amount=Decimal("0"),
+        total=amount,
+        submitted_at=timezone.now() - datetime.timedelta(days=days_ago),
+    )
+    SalesOrderLine.objects.create(
+        order=order,
+        line_number=1,
+        product=product,
+        description="x",
+        quantity=Decimal("1"),
+        unit_price=amount,
+        tax_rate=Decimal("0"),
+        net_amount=amount,
+        tax_amount=Decimal("0"),
+    )
+    CreditDecision.objects.create(
+        order=order,
+        outcome=CreditDecision.Outcome.HELD,
+        reasons=reasons,
+        exposure=Decimal("0"),
+        credit_limit=Decimal("0"),
+    )
+    return order

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import (
     Case,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     Min,
@@ -108,13 +109,15 @@ def exposure_by_currency(customer_ids) -> dict[int, dict[str, dict[str, Decimal]
         .order_by()
     )
     # Shipped lines no issued invoice bills yet, at the order line's gross unit price.
-    billed = InvoiceLine.objects.filter(shipment_line=OuterRef("pk")).exclude(invoice__status=Invoice.Status.DRAFT)
+    billed = Exists(
+        InvoiceLine.objects.filter(shipment_line=OuterRef("pk")).exclude(invoice__status=Invoice.Status.DRAFT)
+    )
     line_gross = ExpressionWrapper(
         F("quantity") * F("order_line__unit_price") * (1 + F("order_line__tax_rate")), output_field=MONEY_FIELD
     )
     shipped_unbilled = (
         ShipmentLine.objects.filter(shipment__customer_id__in=ids, shipment__status__in=SHIPPED)
-        .exclude(pk__in=billed.values("shipment_line"))
+        .exclude(billed)
         .values(customer_id=F("shipment__customer_id"), currency=F("order_line__order__currency"))
         .annotate(amount=Sum(line_gross))
         .order_by()
@@ -337,11 +340,30 @@ HOLD_SORTS = {
 
 
 def held_orders():
-    """The credit manager's queue: held orders with their customer, profile and decisions."""
-    latest = CreditDecision.objects.order_by("-decided_at", "-id")
+    """The credit manager's queue: held orders with their customer, profile and decisions,
+    only the columns the queue shows (model instances, not the database, cost most here)."""
+    latest = CreditDecision.objects.only("id", "order_id", "reasons", "decided_at").order_by("-decided_at", "-id")
     return (
         SalesOrder.objects.filter(status=SalesOrder.Status.CREDIT_HOLD)
-        .select_related("customer", "customer__credit_profile", "created_by")
+        .select_related("customer", "customer__credit_profile")
+        .only(
+            "id",
+            "number",
+            "status",
+            "total",
+            "currency",
+            "submitted_at",
+            "customer_id",
+            "customer__name",
+            "customer__account_number",
+            "customer__credit_profile__id",
+            "customer__credit_profile__customer_id",
+            "customer__credit_profile__credit_limit",
+            "customer__credit_profile__currency",
+            "customer__credit_profile__temporary_increase",
+            "customer__credit_profile__temporary_until",
+            "customer__credit_profile__risk_class",
+        )
         .prefetch_related(Prefetch("credit_decisions", queryset=latest, to_attr="decisions"))
         .order_by("submitted_at", "id")
     )

@@ -260,7 +260,16 @@ def credit_decision(request, pk: int):
                 return render(request, "credit/holds.html#decided", {"order": order})
         return _back(request, pk)
     if request.htmx and request.POST.get("from") == "queue":
-        return render(request, "credit/holds.html#decision_form", {"order": order, "form": form})
+        return render(
+            request,
+            "credit/holds.html#decision_form",
+            {
+                "order": order,
+                "form": form,
+                "decide_url": reverse("desk:credit_decision", args=[order.pk]),
+                "queue_url": reverse("credit:holds"),
+            },
+        )
     messages.error(request, "Choose release or reject and give the reason.")
     return render(request, "o2c/order_detail.html", _order_context(order, request.user, decision_form=form), status=422)
 

@@ -72,7 +72,7 @@ def test_hold_queue_sorts_largest_first_and_shows_exposure_parts(client, staff, 
     assert positions == sorted(positions)
     row = page.split(f'id="hold-{orders[1].pk}"')[1].split("</tr>")[0]
     assert "280.00 EUR" in row  # exposure 300 open - 20 unapplied cash
-    assert "AR 300.00" in row and "Cash −20.00" in row
+    assert "AR 300.00" in row and "− cash 20.00" in row
     assert "500.00 EUR" in row  # limit
     assert "oldest 40 d" in row  # overdue
     assert "Credit limit exceeded: test." in row

@@ -318,7 +318,45 @@ def _measure(sizes: dict) -> list[Figure]:
         ),
     ]
     figures.append(_decision_figure())
+    figures.append(_submit_figure(sizes))
     return figures
+
+
+def _submit_figure(sizes: dict) -> Figure:
+    """Orders submitted through o2c.flow.submit_order (validate, number, credit decision with
+    the profile locks, reserve stock), one after another, for customers with profiles and
+    open items. Each order runs in a savepoint of the benchmark's transaction (no COMMIT, so
+    the fsync floor of PERFORMANCE.md is not included)."""
+    from fulfillment.models import StockItem, Warehouse
+    from o2c import flow
+    from orders.services import LineInput
+
+    user = get_user_model().objects.filter(username__startswith="bench-credit").first()
+    product = Product.objects.get(sku=f"BENCH-{ID_BASE}")
+    warehouse, _ = Warehouse.objects.get_or_create(code="BENCH", defaults={"name": "Bench", "is_default": True})
+    StockItem.objects.create(warehouse=warehouse, product=product, on_hand=Decimal("1000000"))
+    accounts = list(
+        Customer.objects.filter(pk__gte=ID_BASE, credit_profile__isnull=False).values_list("account_number", flat=True)[
+            :200
+        ]
+    )
+    outcomes = {"approved": 0, "credit_hold": 0}
+
+    def submit_all():
+        for account in accounts:
+            order = flow.submit_order(by=user, customer_account=account, lines=[LineInput(product.sku, "3")])
+            outcomes[order.status] = outcomes.get(order.status, 0) + 1
+
+    start = time.perf_counter()
+    submit_all()
+    elapsed = time.perf_counter() - start
+    return Figure(
+        name="credit.submit_orders_per_second",
+        unit="orders/s",
+        samples=[len(accounts) / elapsed],
+        higher_is_better=True,
+        extra={"orders": len(accounts), "outcomes": outcomes, "customers": sizes["customers"]},
+    )
 
 
 def _cpu_ms(fn, *, runs: int) -> list[float]:

@@ -110,3 +110,38 @@ def test_the_profile_lock_alone_serialises_the_decisions(staff, product):
 
     results = run_in_threads(decide, submitted)
     assert sorted(results) == ["approved", "held"], results
+
+
+def test_the_group_parent_lock_serialises_two_members(staff, product):
+    """Two members of one group, each well within its own limit, decided at once: the lock on
+    the group parent's profile (taken with the member's, in id order) lets only one pass the
+    group limit (remove it and both pass)."""
+    import time
+
+    from django.db import transaction
+
+    from credit import services as credit
+    from orders import services as orders
+
+    parent = CustomerFactory()
+    credit_limit(parent, "1000.00")
+    members = [CustomerFactory(parent=parent), CustomerFactory(parent=parent)]
+    for member in members:
+        credit_limit(member, "5000.00")
+    clerk = staff(CLERK)
+    submitted = []
+    for member in members:
+        order = orders.create_order(by=clerk, customer_account=member.account_number, lines=[LineInput("P-600", "1")])
+        with transaction.atomic():
+            submitted.append(orders.submit_order(order=order, by=clerk))
+
+    def decide(order):
+        with transaction.atomic():
+            decision = credit.decide_order(order=order)
+            if decision.outcome == "approved":
+                orders.approve_order(order=order)
+            time.sleep(0.3)
+        return decision.outcome, decision.failed_rules
+
+    results = run_in_threads(decide, submitted)
+    assert sorted(results) == [("approved", ""), ("held", "group_limit")], results

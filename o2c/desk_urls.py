@@ -16,4 +16,9 @@ urlpatterns = [
     path("returns/<int:pk>/receive/", views.receive_return, name="receive_return"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/payment/", views.record_payment, name="record_payment"),
+    path(
+        "credit/applications/<int:pk>/decision/",
+        views.credit_application_decision,
+        name="credit_application_decision",
+    ),
 ]

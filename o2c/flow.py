@@ -10,14 +10,17 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from credit import notifications as credit_notifications
+from credit import selectors as credit_selectors
 from credit import services as credit
-from credit.models import CreditDecision
+from credit.models import CreditApplication, CreditDecision
 from fulfillment import selectors as fulfillment_selectors
 from fulfillment import services as fulfillment
 from fulfillment.models import ProofOfDelivery, Shipment
 from invoicing import services as invoicing
 from invoicing import tasks as invoicing_tasks
 from invoicing.models import Invoice, InvoiceLine
+from o2c.core import timeline
 from orders import services as orders
 from orders.models import SalesOrder
 from receivables import services as receivables
@@ -43,14 +46,80 @@ def submit_order(*, by, **order_fields) -> SalesOrder:
 
 
 @transaction.atomic
-def decide_credit_hold(*, order: SalesOrder, release: bool, reason: str, by) -> SalesOrder:
-    """A credit manager releases (-> approved, stock reserved) or rejects a held order."""
-    credit.record_manager_decision(order=order, release=release, reason=reason, by=by)
+def decide_credit_hold(
+    *,
+    order: SalesOrder,
+    release: bool,
+    reason: str,
+    by,
+    temporary_increase: Decimal | None = None,
+    temporary_until: datetime.date | None = None,
+) -> SalesOrder:
+    """A credit manager releases (-> approved, stock reserved; optionally raising the limit
+    until a date) or rejects a held order; a rejection is emailed to the clerk and the customer."""
+    credit.record_manager_decision(
+        order=order,
+        release=release,
+        reason=reason,
+        by=by,
+        temporary_increase=temporary_increase,
+        temporary_until=temporary_until,
+    )
     if not release:
-        return orders.reject_order(order=order, reason=reason, by=by)
+        order = orders.reject_order(order=order, reason=reason, by=by)
+        credit_notifications.tell_rejected(order=order, reason=reason)
+        return order
     order = orders.approve_order(order=order, by=by, note=reason)
     fulfillment.reserve_order(order=order, by=by)
     return order
+
+
+@transaction.atomic
+def decide_credit_application(
+    *,
+    application: CreditApplication,
+    approve: bool,
+    by,
+    note: str,
+    approved_limit: Decimal | None = None,
+    approved_until: datetime.date | None = None,
+) -> CreditApplication:
+    """A credit manager decides a first-time customer's credit application; the orders that
+    waited on it are then decided: on approval each is checked against the new limit (within
+    it -> approved and reserved, else it stays held with its reasons); on rejection each is
+    rejected and the clerk and the customer are told."""
+    application = credit.decide_application(
+        application=application,
+        approve=approve,
+        by=by,
+        note=note,
+        approved_limit=approved_limit,
+        approved_until=approved_until,
+    )
+    waiting = SalesOrder.objects.filter(
+        customer_id=application.customer_id, status=SalesOrder.Status.CREDIT_HOLD
+    ).order_by("submitted_at", "id")
+    for order in waiting:
+        if approve:
+            if credit.recheck_hold(order=order, note="Within credit: the credit application was approved."):
+                orders.approve_order(order=order, by=by, note="Credit application approved")
+                fulfillment.reserve_order(order=order, by=by)
+            else:  # still over the new limit: re-decide so the queue shows today's reasons
+                decision = credit.decide_order(order=order)
+                timeline.record(
+                    order,
+                    "credit_hold",
+                    summary="Still on credit hold after the application",
+                    trail=order.trail,
+                    by=by,
+                    note=decision.reasons,
+                )
+        else:
+            reason = f"Credit application rejected: {note}"
+            credit.record_manager_decision(order=order, release=False, reason=reason, by=by)
+            orders.reject_order(order=order, reason=reason, by=by)
+            credit_notifications.tell_rejected(order=order, reason=reason)
+    return application
 
 
 # 2. Stock arrives -> backorders reserved, oldest first -----------------------------------------
@@ -256,7 +325,13 @@ def receive_payment(
 
 
 def _release_holds_within_credit(*, customer_id: int, by) -> None:
-    for order in SalesOrder.objects.filter(customer_id=customer_id, status=SalesOrder.Status.CREDIT_HOLD):
+    """Held orders of the payer - and of its whole group, whose exposure the payment also
+    lowered - are checked again, oldest first; each release counts in the next one's exposure."""
+    held = SalesOrder.objects.filter(
+        customer_id__in=credit_selectors.customers_sharing_credit_with(customer_id),
+        status=SalesOrder.Status.CREDIT_HOLD,
+    ).order_by("submitted_at", "id")
+    for order in held:
         if credit.recheck_hold(order=order):
             orders.approve_order(order=order, note="Within credit again after a payment")
             fulfillment.reserve_order(order=order, by=by)

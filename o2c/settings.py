@@ -146,6 +146,14 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
     },
     "ar-snapshot-nightly": {"task": "reporting.tasks.take_ar_snapshot", "schedule": crontab(hour=2, minute=30)},
     "stock-ledger-nightly": {"task": "fulfillment.tasks.check_stock_ledger", "schedule": crontab(hour=2, minute=15)},
+    "credit-behaviour-nightly": {
+        "task": "credit.tasks.recompute_payment_behaviour",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "credit-review-weekly": {
+        "task": "credit.tasks.list_profiles_for_review",
+        "schedule": crontab(hour=4, minute=0, day_of_week=1),
+    },
 }
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240

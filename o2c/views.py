@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
-from credit.forms import HoldDecisionForm
+from credit import selectors as credit_selectors
+from credit.forms import ApplicationDecisionForm, HoldDecisionForm
+from credit.models import CreditApplication
 from fulfillment import selectors as fulfillment
 from fulfillment import services as fulfillment_services
 from fulfillment import views as fulfillment_views
@@ -234,6 +236,7 @@ def _order_context(order: SalesOrder, user, **extra) -> dict:
             line.reserved or (not line.product.is_stock_tracked and line.shipped < line.quantity) for line in lines
         ),
         "decision_form": extra.get("decision_form") or HoldDecisionForm(),
+        "credit": credit_selectors.credit_panel(order) if user.has_perm("credit.view_creditprofile") else None,
     }
 
 
@@ -248,23 +251,64 @@ def credit_decision(request, pk: int):
         return redirect("desk:order_detail", pk=pk)
     form = HoldDecisionForm(request.POST)
     if form.is_valid():
-        release = form.cleaned_data["decision"] == "release"
+        arguments = form.flow_arguments()
+        release = arguments["release"]
         try:
-            order = flow.decide_credit_hold(
-                order=order, release=release, reason=form.cleaned_data["reason"], by=request.user
-            )
+            order = flow.decide_credit_hold(order=order, by=request.user, **arguments)
         except DomainError as error:
             messages.error(request, str(error))
         else:
-            verb = "released: stock reserved" if release else "rejected"
+            verb = "released: stock reserved" if release else "rejected: the clerk and the customer are told"
+            if arguments["temporary_increase"]:
+                verb += f" (limit raised by {arguments['temporary_increase']} until {arguments['temporary_until']:%d %b %Y})"
             messages.success(request, f"Order {order.number} {verb}.")
             if request.htmx and request.POST.get("from") == "queue":
                 return render(request, "credit/holds.html#decided", {"order": order})
         return _back(request, pk)
     if request.htmx and request.POST.get("from") == "queue":
-        return render(request, "credit/holds.html#decision_form", {"order": order, "form": form})
+        return render(
+            request,
+            "credit/holds.html#decision_form",
+            {
+                "order": order,
+                "form": form,
+                "decide_url": reverse("desk:credit_decision", args=[order.pk]),
+                "queue_url": reverse("credit:holds"),
+            },
+        )
     messages.error(request, "Choose release or reject and give the reason.")
     return render(request, "o2c/order_detail.html", _order_context(order, request.user, decision_form=form), status=422)
+
+
+@roles.permission_required("credit.decide_creditapplication")
+def credit_application_decision(request, pk: int):
+    """A credit manager decides a credit application; the orders that waited on it follow."""
+    application = get_object_or_404(CreditApplication.objects.select_related("customer"), pk=pk)
+    if request.method != "POST":
+        return redirect("credit:applications")
+    form = ApplicationDecisionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        approve = data["decision"] == "approve"
+        try:
+            flow.decide_credit_application(
+                application=application,
+                approve=approve,
+                by=request.user,
+                note=data["note"],
+                approved_limit=data.get("approved_limit"),
+                approved_until=data.get("approved_until"),
+            )
+        except DomainError as error:
+            messages.error(request, str(error))
+        else:
+            outcome = "approved: its waiting orders were checked against the new limit" if approve else "rejected"
+            messages.success(request, f"Credit application of {application.customer.name} {outcome}.")
+    else:
+        messages.error(
+            request, "The application was not decided: " + "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items())
+        )
+    return redirect("credit:applications")
 
 
 @roles.permission_required("fulfillment.ship_order")

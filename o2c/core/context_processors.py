@@ -12,6 +12,7 @@ NAVIGATION = [
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
     ("My account", "portal:home", "portal.use_portal"),
+    ("Credit policy", "credit:policy", "credit.publish_creditpolicy"),
 ]
 
 

@@ -20,9 +20,33 @@ CUSTOMER = "Customer"
 _READ_ORDERS = ["orders.view_customer", "orders.view_product", "orders.view_salesorder"]
 _READ_DOCUMENTS = ["fulfillment.view_shipment", "invoicing.view_invoice", "receivables.view_payment"]
 
+# Credit room permissions (issue 3); credit's migration 0003 grants them to existing groups.
+CREDIT_MANAGER_CREDIT = [
+    "credit.change_credit_limit",
+    "credit.approve_limit_change",
+    "credit.decide_creditapplication",
+    "credit.add_creditapplication",
+    "credit.view_creditapplication",
+    "credit.view_creditpolicy",
+    "credit.view_reviewitem",
+]
+FINANCE_MANAGER_CREDIT = ["credit.publish_creditpolicy", "credit.view_creditpolicy", "credit.approve_limit_change"]
+
 ROLES: dict[str, list[str]] = {
-    ORDER_CLERK: [*_READ_ORDERS, *_READ_DOCUMENTS, "orders.add_salesorder", "fulfillment.view_stockitem"],
-    CREDIT_MANAGER: [*_READ_ORDERS, *_READ_DOCUMENTS, "credit.view_creditprofile", "credit.decide_credit_hold"],
+    ORDER_CLERK: [
+        *_READ_ORDERS,
+        *_READ_DOCUMENTS,
+        "orders.add_salesorder",
+        "fulfillment.view_stockitem",
+        "credit.add_creditapplication",
+    ],
+    CREDIT_MANAGER: [
+        *_READ_ORDERS,
+        *_READ_DOCUMENTS,
+        "credit.view_creditprofile",
+        "credit.decide_credit_hold",
+        *CREDIT_MANAGER_CREDIT,
+    ],
     WAREHOUSE: [*_READ_ORDERS, "fulfillment.view_shipment", "fulfillment.view_stockitem", "fulfillment.ship_order"],
     BILLING_CLERK: [*_READ_ORDERS, *_READ_DOCUMENTS, "invoicing.issue_invoice"],
     AR_CLERK: [*_READ_ORDERS, *_READ_DOCUMENTS, "receivables.add_payment", "receivables.view_journalentry"],
@@ -32,13 +56,18 @@ ROLES: dict[str, list[str]] = {
         "credit.view_creditprofile",
         "receivables.view_journalentry",
         "reporting.view_reports",
+        *FINANCE_MANAGER_CREDIT,
     ],
     CUSTOMER: ["portal.use_portal"],
 }
 
 
 def sync_roles(apps=None) -> None:
-    """Create or update the groups with exactly the permissions listed in ROLES."""
+    """Create or update the groups with exactly the permissions listed in ROLES.
+
+    Called from a migration (historical `apps`), permissions of models a later migration
+    creates do not exist yet and are skipped: that later migration grants them."""
+    historical = apps is not None
     if apps is None:
         from django.apps import apps
     Group = apps.get_model("auth", "Group")
@@ -48,7 +77,11 @@ def sync_roles(apps=None) -> None:
         wanted = []
         for perm in perms:
             app_label, codename = perm.split(".")
-            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is None and not historical:
+                raise Permission.DoesNotExist(f"ROLES names {perm}, which does not exist.")
+            if found is not None:
+                wanted.append(found)
         group.permissions.set(wanted)
 
 

@@ -27,7 +27,8 @@ from django.db.models import F
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from credit.models import CreditProfile
+from credit import services as credit_services
+from credit.models import CreditProfile, ExchangeRate
 from fulfillment import services as fulfillment
 from fulfillment.models import Carrier, ExpectedReceipt, Location, ReturnLine, Shipment, StockItem, Warehouse
 from fulfillment.services import receive_stock
@@ -443,7 +444,57 @@ class Seeder:
         self._fulfilment_after_shipping()
         code, reason = BANKRUPT
         Customer.objects.filter(account_number=code).update(is_active=False, blocked_reason=reason)
+        self._credit_extras()
         return self._stats(plans)
+
+    def _credit_extras(self) -> None:
+        """Credit room rows: exchange rates, a raise waiting for a second person, a first-time
+        customer whose order waits on its credit application, then the nightly behaviour and
+        weekly review tasks run once, so profiles have figures and the review queue has rows."""
+        for currency, rate in [("USD", "0.92"), ("GBP", "1.17")]:
+            ExchangeRate.objects.get_or_create(
+                from_currency=currency, to_currency="EUR", valid_from=self.today, defaults={"rate": Decimal(rate)}
+            )
+        profile = CreditProfile.objects.get(customer__account_number="D0002")
+        credit_services.request_limit_change(
+            profile=profile,
+            new_limit=profile.credit_limit + Decimal("75000"),
+            reason="Customer opened a second site; yearly volume doubles.",
+            by=self.users["credit"],
+        )
+        newcomer = Customer.objects.create(
+            account_number="N0001",
+            name="Harbour Lights Trading BV",
+            email="accounts@harbourlights.example",
+            address_line="Kaai 12",
+            postal_code="2000",
+            city="Antwerpen",
+            country="BE",
+            payment_terms=PaymentTerms.objects.get(code="NET30"),
+        )
+        product = next(p for p in self.categories["office"] if p.unit_price and p.is_active)
+        flow.submit_order(
+            by=self.users["clerk"],
+            customer_account=newcomer.account_number,
+            lines=[LineInput(product.sku, Decimal("3"))],
+            customer_po="HL-0001",
+        )
+        credit_services.submit_application(
+            customer=newcomer,
+            requested_limit=Decimal("20000"),
+            trade_references="Office Depot Benelux, J. Smits, +32 3 555 01 01\nBouwmarkt Noord, A. Claes",
+            bank_name="KBC",
+            bank_account="BE71096123456769",
+            annual_revenue=Decimal("2400000"),
+            net_income=Decimal("180000"),
+            years_in_business=7,
+            by=self.users["clerk"],
+        )
+        CreditProfile.objects.filter(reviewed_at__isnull=False).update(
+            review_due=F("reviewed_at") + datetime.timedelta(days=365), reviewed_risk_class="A"
+        )
+        credit_services.recompute_behaviour(on=self.today)
+        credit_services.list_for_review(on=self.today)
 
     # --- master data -----------------------------------------------------------------------
     def _create_users(self) -> dict:

@@ -4,11 +4,10 @@ id is a 404 like any unknown one."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from fulfillment.models import Shipment
 from invoicing.models import Invoice, InvoiceDocument
@@ -453,10 +452,11 @@ def users(request):
 
 
 @portal_view("manage_users")
-@require_POST
 def user_update(request, member_id: int):
-    """Change a colleague's rights, or disable / enable their login."""
+    """Change a colleague's rights, or disable / enable their login (POST)."""
     access = get_object_or_404(scoped(PortalAccess.objects.select_related("user"), request), pk=member_id)
+    if request.method != "POST":  # after the scoping: another customer's id is a 404 either way
+        return HttpResponseNotAllowed(["POST"])
     form = MemberForm(request.POST)
     form.is_valid()  # booleans: every input is valid
     try:

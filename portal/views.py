@@ -68,6 +68,7 @@ def home(request):
         "next_due": selectors.next_due(customer),
         "deliveries": selectors.recent_deliveries(customer),
         "today": today,
+        "can_pay": has_right(request, "pay"),
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "portal/home.html#invoices", context)

@@ -221,7 +221,8 @@ def save_delivery_preference(*, customer: Customer, channel: str, email: str, pe
         problems.append(("preference", "email", "give the address invoices go to"))
     if problems:
         raise PortalError("The preference was not saved.", problems)
-    preference, _ = InvoiceDeliveryPreference.objects.get_or_create(customer=customer)
+    preference = InvoiceDeliveryPreference.objects.filter(customer=customer).first()
+    preference = preference or InvoiceDeliveryPreference(customer=customer)
     preference.channel, preference.email, preference.peppol_id = channel, email.strip(), peppol_id.strip()
     preference.updated_by = by
     preference.save()  # audited (O2C_AUDITED_MODELS): who changed it, before and after

@@ -73,6 +73,8 @@ class ChangeRequestForm(forms.ModelForm):
         model = ChangeRequest
         fields = ["kind", "details", "attachment"]
         widgets = {"details": forms.Textarea(attrs={"rows": 4})}
+        labels = {"kind": "What to change"}
+        help_texts = {"details": "What should change, and from when."}
 
     def clean_attachment(self):
         upload = self.cleaned_data.get("attachment")

@@ -113,9 +113,7 @@ def test_the_portal_fits_a_phone(browser, live_server, world):
         sign_in(page)
         for url in ("/portal/", "/portal/invoices/", "/portal/pay/", "/portal/orders/", "/portal/account/"):
             page.goto(url)
-            widths = page.evaluate(
-                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-            )
+            widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             assert widths[0] <= widths[1], f"{url} overflows a {PHONE['width']}px phone: {widths}"
         page.screenshot(path="/tmp/e2e-portal-phone.png", full_page=True)
     finally:

@@ -41,7 +41,9 @@ def order_for(clerk, customer, *, sku: str = "W-1", quantity: str = "1", po: str
 
 
 def invoice_for(clerk, warehouse, customer, *, with_pdf=True, **order_fields):
-    invoice = flow.ship(order=order_for(clerk, customer, **order_fields), by=warehouse, carrier="DHL", tracking_number="JD0146")
+    invoice = flow.ship(
+        order=order_for(clerk, customer, **order_fields), by=warehouse, carrier="DHL", tracking_number="JD0146"
+    )
     if with_pdf:  # what the worker's render_invoice_pdf stores, without running WeasyPrint
         invoicing.store_document(
             invoice_id=invoice.pk, kind=InvoiceDocument.Kind.PDF, content=PDF_BYTES, filename=f"{invoice.number}.pdf"

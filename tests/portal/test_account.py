@@ -68,8 +68,14 @@ def test_a_change_request_goes_to_staff_and_changes_nothing_itself(client, user,
 @pytest.mark.parametrize(
     "upload, reason",
     [
-        (SimpleUploadedFile("run.exe", b"MZ\x90\x00 not a document", content_type="application/pdf"), "Only PDF, PNG, JPEG"),
-        (SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024), content_type="application/pdf"), "at most 5 MB"),
+        (
+            SimpleUploadedFile("run.exe", b"MZ\x90\x00 not a document", content_type="application/pdf"),
+            "Only PDF, PNG, JPEG",
+        ),
+        (
+            SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024), content_type="application/pdf"),
+            "at most 5 MB",
+        ),
     ],
 )
 def test_uploads_are_limited_by_type_and_size(client, user, upload, reason):

@@ -67,7 +67,9 @@ def test_filters(client, user, acme, people):
 
 def test_detail_shows_lines_payments_applied_and_rf(client, user, acme, people):
     invoice = make(people, acme)
-    flow.receive_payment(invoice=invoice, amount=Decimal("21.00"), value_date=invoice.issue_date, by=people["ar"], reference="BANK-1")
+    flow.receive_payment(
+        invoice=invoice, amount=Decimal("21.00"), value_date=invoice.issue_date, by=people["ar"], reference="BANK-1"
+    )
     html = client.get(reverse("portal:invoice_detail", args=[invoice.pk])).content.decode()
     assert "Steel widget" in html and "100.00 EUR" in html and "21.00 EUR" in html and "BANK-1" in html
     assert format_rf(rf_reference(invoice.number)) in html
@@ -89,7 +91,9 @@ def test_every_stored_document_kind_downloads(client, user, acme, people):
 
 def test_credit_notes_are_listed_once_issued(client, user, acme, people):
     invoice = make(people, acme)
-    note = invoicing.propose_credit_note(invoice=invoice, lines=[(invoice.lines.get(), Decimal("1"))], reason="Damaged", by=people["clerk"])
+    note = invoicing.propose_credit_note(
+        invoice=invoice, lines=[(invoice.lines.get(), Decimal("1"))], reason="Damaged", by=people["clerk"]
+    )
     assert note.status == Invoice.Status.DRAFT
     assert numbers(client.get(LIST, {"kind": "credit_note"})) == []  # a draft is ours, not the customer's
 

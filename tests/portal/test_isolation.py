@@ -144,10 +144,10 @@ def test_every_portal_url_refuses_another_customer(client, world, settings):
         url = fill(route, values)
         client.force_login(world["owner"])
         assert client.get(url).status_code in {200, 405}, f"{name}: the owner must reach {url}"
-        client.force_login(world["intruder"])
+        client.force_login(world["intruder"])  # who has every right on their own account
         for method in (client.get, client.post):
-            status = method(url).status_code
-            assert status in REFUSED, f"{name}: {method.__name__.upper()} {url} as another customer gave {status}"
+            status = method(url).status_code  # 404, not 403: another customer's rows are simply not there
+            assert status == 404, f"{name}: {method.__name__.upper()} {url} as another customer gave {status}"
         checked += 1
     assert checked >= 6
 
@@ -168,8 +168,11 @@ def test_pay_links_with_a_bad_token_are_refused(client, world, settings):
     invoice = world["open_invoice"]
     good = world["values"]["token"]
     reference = world["link_reference"]
-    bad_tokens = {"tampered": tampered(good), "garbage": "not-a-token", "other invoice": signing.TimestampSigner(
-        salt="another.purpose").sign(str(invoice.pk))}
+    bad_tokens = {
+        "tampered": tampered(good),
+        "garbage": "not-a-token",
+        "other invoice": signing.TimestampSigner(salt="another.purpose").sign(str(invoice.pk)),
+    }
     for route, name, _ in portal_patterns():
         if "token" not in argument_names(route):
             continue
@@ -220,3 +223,42 @@ def test_home_sends_a_portal_user_to_the_portal(client, world):
 def test_route_pattern_filling():
     assert fill(str(RoutePattern("invoices/<int:invoice_id>/")), {"invoice_id": 7}) == "/invoices/7/"
     assert fill("^orders/(?P<object_id>.+)/change/$", {}) == "/orders/1/change/"
+
+
+def test_posted_fields_cannot_reach_another_account(client, world):
+    """BOPLA: a portal form takes only its own fields; the customer comes from the login."""
+    from orders.models import SalesOrder
+    from portal.models import InvoiceDeliveryPreference, PaymentIntent
+
+    intruder = world["intruder"]
+    bolt = intruder.portal_access.customer
+    acme = world["owner"].portal_access.customer
+    client.force_login(intruder)
+    client.post(
+        "/portal/orders/new/",
+        {"qty-W-1": "1", "customer_account": acme.account_number, "customer": acme.pk, "status": "approved"},
+    )
+    assert SalesOrder.objects.get(created_by=intruder).customer == bolt
+    client.post(
+        "/portal/account/",
+        {"form": "delivery", "delivery-channel": "email", "delivery-email": "x@bolt.example", "customer": acme.pk},
+    )
+    assert InvoiceDeliveryPreference.objects.get().customer == bolt
+    before = PaymentIntent.objects.count()
+    response = client.post(
+        "/portal/pay/", {"invoice": [world["values"]["invoice_id"]], "provider": "test_card", "amount": "1"}
+    )
+    assert response.status_code == 404 and PaymentIntent.objects.count() == before
+
+
+def test_every_portal_form_needs_the_csrf_token(world):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world["owner"])
+    for url in ("/portal/pay/", "/portal/orders/new/", "/portal/account/", "/portal/users/"):
+        assert client.post(url, {"provider": "test_card"}).status_code == 403, url
+        page = client.get(url).content.decode()
+        assert 'name="csrfmiddlewaretoken"' in page, url
+    # htmx requests carry it in a header set on <body>
+    assert '"X-CSRFToken"' in client.get("/portal/").content.decode()

@@ -67,7 +67,11 @@ def test_an_expired_pay_link_refuses_to_show_and_to_pay(client, invoices, settin
     started = client.post(url, {"provider": "test_card"}).url  # started while the link was fresh
     settings.O2C_PAY_LINK_MAX_AGE_DAYS = 0
 
-    for response in (client.get(url), client.post(url, {"provider": "test_card"}), client.post(started, {"card_number": "4242424242424242"})):
+    for response in (
+        client.get(url),
+        client.post(url, {"provider": "test_card"}),
+        client.post(started, {"card_number": "4242424242424242"}),
+    ):
         assert response.status_code == 403
         assert "This pay link has expired" in response.content.decode()
     assert not Payment.objects.exists()

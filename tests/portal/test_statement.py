@@ -40,16 +40,23 @@ def test_statement_lines_and_running_balance(account):
         (0, Decimal("100.00"), Decimal("263.00")),  # the payment; applying it moves nothing owed
     ]
     assert result.closing == Decimal("263.00")
-    later = selectors.statement(account["customer"], start=today + datetime.timedelta(days=1), end=today + datetime.timedelta(days=9))
+    later = selectors.statement(
+        account["customer"], start=today + datetime.timedelta(days=1), end=today + datetime.timedelta(days=9)
+    )
     assert (later.opening, later.lines, later.closing) == (Decimal("263.00"), [], Decimal("263.00"))
 
 
 def test_statement_pdf_reads_back(client, account, tmp_path):
     client.force_login(portal_user(account["customer"], "acme"))
     today = timezone.localdate()
-    response = client.get(STATEMENT, {"start": (today - datetime.timedelta(days=7)).isoformat(), "end": today.isoformat(), "format": "pdf"})
+    response = client.get(
+        STATEMENT,
+        {"start": (today - datetime.timedelta(days=7)).isoformat(), "end": today.isoformat(), "format": "pdf"},
+    )
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"].startswith(f'attachment; filename="statement-{account["customer"].account_number}-')
+    assert response["Content-Disposition"].startswith(
+        f'attachment; filename="statement-{account["customer"].account_number}-'
+    )
     path = tmp_path / "statement.pdf"
     path.write_bytes(response.content)
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout

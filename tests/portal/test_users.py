@@ -49,7 +49,12 @@ def test_staff_invites_a_customer_user_who_sets_a_password_and_lands_on_the_port
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("portal_staff:invite"),
-            {"customer_account": acme.account_number, "email": "Anna@Acme.example", "first_name": "Anna", "can_pay": "on"},
+            {
+                "customer_account": acme.account_number,
+                "email": "Anna@Acme.example",
+                "first_name": "Anna",
+                "can_pay": "on",
+            },
         )
     assert response.status_code == 302
     access = PortalAccess.objects.get(user__email="anna@acme.example")
@@ -77,7 +82,9 @@ def test_staff_invite_names_an_unknown_account_and_a_taken_email(client, acme):
     url = reverse("portal_staff:invite")
     response = client.post(url, {"customer_account": "NOPE", "email": "x@y.example"})
     assert response.status_code == 422 and "No customer with account number NOPE" in response.content.decode()
-    response = client.post(url, {"customer_account": acme.account_number, "email": "taken@" + acme.account_number.lower() + ".example"})
+    response = client.post(
+        url, {"customer_account": acme.account_number, "email": "taken@" + acme.account_number.lower() + ".example"}
+    )
     assert response.status_code == 422 and "already has a login" in response.content.decode()
     assert PortalAccess.objects.count() == 1
 
@@ -98,13 +105,17 @@ def test_a_manager_invites_and_disables_colleagues(client, acme, django_capture_
     assert bob.can_pay and not bob.can_order and not bob.user.is_active
     changes = AuditEvent.objects.filter(model="portal.PortalAccess", object_id=str(bob.pk), action="changed").get()
     assert changes.actor == manager and changes.changes["can_pay"] == [False, True]
-    assert AuditEvent.objects.filter(model="auth.User", object_id=str(bob.user.pk), changes__is_active=[True, False]).exists()
+    assert AuditEvent.objects.filter(
+        model="auth.User", object_id=str(bob.user.pk), changes__is_active=[True, False]
+    ).exists()
 
 
 def test_the_last_manager_cannot_remove_their_own_right(client, acme):
     manager = portal_user(acme, "boss")
     client.force_login(manager)
-    response = client.post(reverse("portal:user_update", args=[manager.portal_access.pk]), {"active": "on"}, follow=True)
+    response = client.post(
+        reverse("portal:user_update", args=[manager.portal_access.pk]), {"active": "on"}, follow=True
+    )
     assert "keep at least one active user who may manage users" in response.content.decode()
     manager.portal_access.refresh_from_db()
     assert manager.portal_access.can_manage_users
@@ -144,7 +155,9 @@ def test_portal_sessions_expire_after_inactivity(client, acme, settings):
     assert timedelta(seconds=890) < session.expire_date - timezone.now() <= timedelta(seconds=900)
     assert client.get(reverse("portal:home")).status_code == 200
 
-    Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))  # 15 idle minutes later
+    Session.objects.filter(pk=session.pk).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )  # 15 idle minutes later
     response = client.get(reverse("portal:home"))
     assert response.status_code == 302 and response.url.startswith(LOGIN)
 
@@ -163,6 +176,21 @@ def test_password_reset_with_our_pages(client, acme):
     assert response.url == reverse("password_reset_done")
     (message,) = mail.outbox
     link = re.search(r"http://testserver(/password-reset/\S+/)", message.body).group(1)
-    response = client.post(client.get(link).url, {"new_password1": "N3w-secret-pass", "new_password2": "N3w-secret-pass"})
+    response = client.post(
+        client.get(link).url, {"new_password1": "N3w-secret-pass", "new_password2": "N3w-secret-pass"}
+    )
     assert response.url == reverse("password_reset_complete")
     assert sign_in(client, "acme", "N3w-secret-pass").status_code == 302
+
+
+def test_disabling_a_user_ends_their_sessions(client, acme):
+    from django.test import Client
+
+    colleague = portal_user(acme, "colleague", can_manage_users=False)
+    theirs = Client()
+    theirs.force_login(colleague)
+    assert theirs.get(reverse("portal:home")).status_code == 200
+    client.force_login(portal_user(acme, "boss"))
+    client.post(reverse("portal:user_update", args=[colleague.portal_access.pk]), {"can_order": "on"})
+    response = theirs.get(reverse("portal:home"))
+    assert response.status_code == 302 and response.url.startswith(LOGIN)

@@ -35,6 +35,7 @@ from .scoping import access_for, customer_for, has_right, portal_view, scoped
 INVOICE_ORDER = ("-issue_date", "-id")
 ORDER_ORDER = ("-order_date", "-id")
 RECENT = 5
+PAY_PAGE_LIMIT = 200
 
 
 def _issued(request):
@@ -296,13 +297,15 @@ def order_new(request):
 def pay(request):
     """Choose one or several open invoices and a way to pay; starts a payment intent."""
     customer = customer_for(request)
-    open_invoices = list(
-        scoped(
-            Invoice.objects.filter(status=Invoice.Status.ISSUED, amount_open__gt=0, kind=Invoice.Kind.INVOICE), request
-        ).order_by("due_date", "id")
-    )
-    _mark_overdue(open_invoices, timezone.localdate())
+    payable = scoped(
+        Invoice.objects.filter(status=Invoice.Status.ISSUED, amount_open__gt=0, kind=Invoice.Kind.INVOICE), request
+    ).only("number", "due_date", "amount_open", "currency", "status")
     chosen = [int(pk) for pk in request.POST.getlist("invoice") or request.GET.getlist("invoice") if pk.isdigit()]
+    # the oldest due first, at most PAY_PAGE_LIMIT (a pay link or ?invoice= adds one further down)
+    open_invoices = list(payable.order_by("due_date", "id")[:PAY_PAGE_LIMIT])
+    shown = {invoice.pk for invoice in open_invoices}
+    open_invoices += [i for i in payable.filter(pk__in=[pk for pk in chosen[:20] if pk not in shown])]
+    _mark_overdue(open_invoices, timezone.localdate())
     provider_key = request.POST.get("provider", "")
     problems = []
     if request.method == "POST":

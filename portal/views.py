@@ -49,6 +49,13 @@ def _mark_overdue(invoices, today):
         )
 
 
+def _with_tracking(shipments) -> list:
+    shipments = list(shipments)
+    for shipment in shipments:
+        shipment.tracking_url = selectors.tracking_url(shipment.carrier, shipment.tracking_number)
+    return shipments
+
+
 # --- home -------------------------------------------------------------------------------------------
 @portal_view()
 def home(request):
@@ -67,7 +74,7 @@ def home(request):
             :10
         ],
         "next_due": selectors.next_due(customer),
-        "deliveries": selectors.recent_deliveries(customer),
+        "deliveries": _with_tracking(selectors.recent_deliveries(customer)),
         "today": today,
         "can_pay": has_right(request, "pay"),
     }

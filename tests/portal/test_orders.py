@@ -88,6 +88,8 @@ def test_order_detail_shows_shipments_with_tracking_links(client, user, acme, st
     html = client.get(reverse("portal:order_detail", args=[invoice.order_id])).content.decode()
     assert "https://www.dhl.com/global-en/home/tracking.html?tracking-id=JD0146" in html
     assert invoice.number in html and "Order entered" in html
+    home = client.get(reverse("portal:home")).content.decode()  # recent deliveries link to tracking too
+    assert 'href="https://www.dhl.com/global-en/home/tracking.html?tracking-id=JD0146"' in home
 
 
 def test_order_list_query_count_is_constant(client, user, acme, staff):

@@ -345,3 +345,62 @@ def _complete_if_done(*, order: SalesOrder, by) -> None:
     invoices = order.invoices.exclude(status=Invoice.Status.DRAFT)
     if invoices.exists() and not invoices.exclude(status=Invoice.Status.PAID).exists():
         orders.complete_order(order=order, by=by)
+
+
+# 4. Online payment in the customer portal -> payments through step 3 -------------------------------
+@transaction.atomic
+def confirm_online_payment(*, intent, provider_reference: str, by):
+    """The payment provider confirmed a portal payment: record one payment per invoice of the
+    intent through receive_payment (an idempotency key per invoice, so a repeated confirmation
+    or a double submit pays once), so the invoices show paid at once. An invoice settled some
+    other way meanwhile gets its money as unapplied cash, for AR to refund or apply."""
+    from django.utils import timezone
+
+    from o2c.core import timeline
+    from portal.models import PaymentIntent
+    from portal.services import PortalError, invoice_trail
+
+    intent = PaymentIntent.objects.select_for_update().get(pk=intent.pk)
+    if intent.status == PaymentIntent.Status.SUCCEEDED:
+        return intent  # a repeat: the first confirmation did everything
+    if intent.status != PaymentIntent.Status.STARTED:
+        raise PortalError(f"This payment is {intent.get_status_display().lower()}; start a new one.")
+    today = timezone.localdate()
+    for item in intent.items.select_related("invoice", "invoice__order"):
+        invoice = item.invoice
+        reference = f"Portal payment {intent.reference[:8]} for {invoice.number}"
+        if invoice.status == Invoice.Status.ISSUED:
+            receive_payment(
+                invoice=invoice,
+                amount=item.amount,
+                value_date=today,
+                by=by,
+                method=Payment.Method.CARD,
+                reference=reference,
+                idempotency_key=item.idempotency_key(),
+            )
+        else:
+            receivables.record_payment(
+                customer=intent.customer,
+                amount=item.amount,
+                value_date=today,
+                by=by,
+                method=Payment.Method.CARD,
+                reference=reference,
+                currency=intent.currency,
+                idempotency_key=item.idempotency_key(),
+            )
+        timeline.record(
+            invoice,
+            "paid_online",
+            summary=f"{item.amount} {intent.currency} paid online by card in the customer portal",
+            trail=invoice_trail(invoice),
+            by=by,
+        )
+    intent.status, intent.provider_reference, intent.confirmed_at = (
+        PaymentIntent.Status.SUCCEEDED,
+        provider_reference[:100],
+        timezone.now(),
+    )
+    intent.save(update_fields=["status", "provider_reference", "confirmed_at"])
+    return intent

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "o2c.core.audit.AuditContextMiddleware",
     "o2c.security.RequireOTPMiddleware",
+    "portal.middleware.PortalBoundaryMiddleware",  # portal users reach the portal only; idle expiry
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
@@ -226,11 +227,27 @@ O2C_AUDITED_MODELS = [
     "fulfillment.Warehouse",
     "fulfillment.Location",
     "fulfillment.Carrier",
+    "portal.PortalAccess",
+    "portal.InvoiceDeliveryPreference",
 ]
 # Fulfilment: competing orders are reserved earliest requested date first, then order date;
 # proof-of-delivery uploads (PNG, JPEG or PDF, sniffed by content) are refused above this size.
 O2C_RESERVATION_PRIORITY = ("requested_date", "order_date")
 O2C_POD_MAX_BYTES = int(os.environ.get("O2C_POD_MAX_BYTES", str(5 * 1024 * 1024)))
+
+# --- the customer portal ------------------------------------------------------------------------
+O2C_PUBLIC_URL = os.environ.get("O2C_PUBLIC_URL", "http://localhost:8000").rstrip("/")  # links in emails
+O2C_PORTAL_SESSION_IDLE_SECONDS = int(os.environ.get("O2C_PORTAL_SESSION_IDLE_MINUTES", "30")) * 60
+O2C_PAY_LINK_MAX_AGE_DAYS = int(os.environ.get("O2C_PAY_LINK_MAX_AGE_DAYS", "45"))  # links in invoice emails
+O2C_PORTAL_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+O2C_PORTAL_PAYMENT_PROVIDERS = ["bank_transfer", "test_card"]  # keys of portal.payments.PROVIDERS, in order
+O2C_PORTAL_BRANDING = {  # the portal's own look: the company's logo and colours
+    "name": O2C_COMPANY["name"],
+    "logo": "portal/logo.svg",  # a static file
+    "primary": os.environ.get("O2C_PORTAL_PRIMARY_COLOUR", "#0b6e4f"),
+    "accent": os.environ.get("O2C_PORTAL_ACCENT_COLOUR", "#f2a541"),
+    "support_email": O2C_COMPANY["email"],
+}
 
 # --- security: production hardening, from the environment ------------------------------------
 SESSION_COOKIE_HTTPONLY = True

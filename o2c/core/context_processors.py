@@ -11,6 +11,7 @@ NAVIGATION = [
     ("Invoices", "invoicing:list", "invoicing.view_invoice"),
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
+    ("Customer requests", "portal_staff:change_requests", "portal.view_changerequest"),
     ("My account", "portal:home", "portal.use_portal"),
     ("Credit policy", "credit:policy", "credit.publish_creditpolicy"),
 ]

@@ -18,6 +18,8 @@ FINANCE_MANAGER = "Finance manager"
 CUSTOMER = "Customer"
 
 _READ_ORDERS = ["orders.view_customer", "orders.view_product", "orders.view_salesorder"]
+# Customers' change requests and portal invitations (portal/staff_urls.py)
+_PORTAL_DESK = ["portal.view_changerequest", "portal.change_changerequest", "portal.invite_portal_user"]
 _READ_DOCUMENTS = ["fulfillment.view_shipment", "invoicing.view_invoice", "receivables.view_payment"]
 
 # Credit room permissions (issue 3); credit's migration 0003 grants them to existing groups.
@@ -39,6 +41,7 @@ ROLES: dict[str, list[str]] = {
         "orders.add_salesorder",
         "fulfillment.view_stockitem",
         "credit.add_creditapplication",
+        *_PORTAL_DESK,
     ],
     CREDIT_MANAGER: [
         *_READ_ORDERS,
@@ -49,7 +52,13 @@ ROLES: dict[str, list[str]] = {
     ],
     WAREHOUSE: [*_READ_ORDERS, "fulfillment.view_shipment", "fulfillment.view_stockitem", "fulfillment.ship_order"],
     BILLING_CLERK: [*_READ_ORDERS, *_READ_DOCUMENTS, "invoicing.issue_invoice"],
-    AR_CLERK: [*_READ_ORDERS, *_READ_DOCUMENTS, "receivables.add_payment", "receivables.view_journalentry"],
+    AR_CLERK: [
+        *_READ_ORDERS,
+        *_READ_DOCUMENTS,
+        "receivables.add_payment",
+        "receivables.view_journalentry",
+        *_PORTAL_DESK,
+    ],
     FINANCE_MANAGER: [
         *_READ_ORDERS,
         *_READ_DOCUMENTS,

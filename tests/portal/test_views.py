@@ -22,9 +22,9 @@ pytestmark = pytest.mark.django_db
 
 HOME = reverse("portal:home")
 HTMX = {"HX-Request": "true"}
-# session, user, the user's and its groups' permissions, the roles in the top bar, the customer
-# (PortalAccess), balance, one page of invoices, recent orders
-HOME_QUERIES = 9
+# session, user, the user's and its groups' permissions, the customer (PortalAccess), balance,
+# one page of invoices, recent orders, next due invoices, recent deliveries
+HOME_QUERIES = 10
 PDF_BYTES = b"%PDF-1.7\n% not a real invoice\n"
 
 

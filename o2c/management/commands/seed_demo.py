@@ -38,6 +38,7 @@ from o2c.core import roles
 from o2c.core.money import line_amounts
 from orders.models import Customer, PaymentTerms, Product, SalesOrder
 from orders.services import LineInput
+from portal import services as portal_services
 from portal.models import PortalAccess
 from receivables.models import Payment
 
@@ -442,6 +443,7 @@ class Seeder:
         self.releases = 0
         self._run_orders(plans)
         self._fulfilment_after_shipping()
+        self._portal_activity()
         code, reason = BANKRUPT
         Customer.objects.filter(account_number=code).update(is_active=False, blocked_reason=reason)
         self._credit_extras()
@@ -559,8 +561,29 @@ class Seeder:
                 reviewed_at=self.today - datetime.timedelta(days=self.rng.randint(30, 400)),
             )
             customers.append(customer)
-        PortalAccess.objects.create(user=self.users["customer"], customer=customers[0])
+        PortalAccess.objects.create(user=self.users["customer"], customer=customers[0], can_manage_users=True)
         return customers
+
+    def _portal_activity(self) -> None:
+        """What the portal customer did there: a bank transfer started for its oldest open
+        invoice, an address change asked for, invoices wanted as e-invoices."""
+        customer, user = self.customers[0], self.users["customer"]
+        open_invoice = Invoice.objects.filter(customer=customer, status=Invoice.Status.ISSUED, kind="invoice")
+        open_invoice = open_invoice.order_by("due_date", "id").first()
+        if open_invoice is not None:
+            intent = portal_services.start_payment(
+                customer=customer, invoices=[open_invoice], provider="bank_transfer", by=user
+            )
+            portal_services.mark_awaiting_transfer(intent=intent)
+        portal_services.request_change(
+            customer=customer,
+            kind="address",
+            details="From 1 January our delivery address is Havenlaan 12, 1000 Brussels.",
+            by=user,
+        )
+        portal_services.save_delivery_preference(
+            customer=customer, channel="e_invoice", email="", peppol_id="0208:0403170701", by=user
+        )
 
     def _create_products(self) -> dict[str, list[Product]]:
         categories: dict[str, list[Product]] = {"office": [], "tools": [], "packaging": []}

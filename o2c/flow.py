@@ -19,8 +19,9 @@ from invoicing import tasks as invoicing_tasks
 from invoicing.models import Invoice
 from orders import services as orders
 from orders.models import SalesOrder
+from receivables import cashapp
 from receivables import services as receivables
-from receivables.models import Payment
+from receivables.models import Payment, StatementLine
 
 
 # 1. Order entry -> credit check -> stock reservation ------------------------------------------
@@ -124,3 +125,96 @@ def _complete_if_done(*, order: SalesOrder, by) -> None:
     invoices = order.invoices.exclude(status=Invoice.Status.DRAFT)
     if invoices.exists() and not invoices.exclude(status=Invoice.Status.PAID).exists():
         orders.complete_order(order=order, by=by)
+
+
+# 4. Bank statements -> cash application -> credit re-evaluation -> order completion -----------
+def import_statement(*, bank_account, data: bytes, file_name: str = "", by=None, csv_mapping=None):
+    """Import a statement file (all or nothing), match its new lines and apply what is certain;
+    then, as for any payment, release held orders now within credit and complete paid orders.
+    Returns (ImportResult, MatchSummary)."""
+    with transaction.atomic():
+        result = cashapp.import_statement_file(
+            bank_account=bank_account, data=data, file_name=file_name, by=by, csv_mapping=csv_mapping
+        )
+        summary = cashapp.match_and_apply(line_ids=result.new_line_ids, by=by)
+        _after_cash(summary, by=by)
+    return result, summary
+
+
+@transaction.atomic
+def rematch_open_lines(*, by=None):
+    """Nightly, and after new invoices: match again every line still unmatched or suggested."""
+    line_ids = list(
+        StatementLine.objects.filter(
+            status__in=[StatementLine.Status.UNMATCHED, StatementLine.Status.SUGGESTED]
+        ).values_list("pk", flat=True)
+    )
+    summary = cashapp.match_and_apply(line_ids=line_ids, by=by)
+    _after_cash(summary, by=by)
+    return summary
+
+
+@transaction.atomic
+def accept_statement_suggestion(*, line: StatementLine, index: int = 0, by):
+    """A clerk accepts one of the line's suggestions with one click."""
+    summary = cashapp.accept_candidate(line=line, index=index, by=by)
+    _after_cash(summary, by=by)
+    return summary
+
+
+@transaction.atomic
+def apply_statement_line(*, line: StatementLine, customer_id, parts, by, action: str = "apply"):
+    """A clerk's own split of a line over invoices (the rest on account), or on account only,
+    or ignore. The payer's IBAN and name are learned for next time."""
+    summary = cashapp.apply_line(line=line, customer_id=customer_id, parts=parts, by=by, action=action)
+    _after_cash(summary, by=by)
+    return summary
+
+
+@transaction.atomic
+def receive_manual_payment(
+    *,
+    customer,
+    amount: Decimal,
+    value_date: datetime.date,
+    method: str,
+    reference: str,
+    parts,
+    by,
+    idempotency_key: str | None = None,
+) -> Payment:
+    """A check or cash payment entered by hand and applied on the same allocation screen."""
+    payment = receivables.record_payment(
+        customer=customer,
+        amount=amount,
+        value_date=value_date,
+        by=by,
+        method=method,
+        reference=reference,
+        idempotency_key=idempotency_key,
+    )
+    if parts and not payment.allocations.exists():
+        cashapp.apply_payment(payment=payment, parts=parts, by=by)
+    summary = cashapp.MatchSummary(customer_ids={customer.pk}, invoice_ids={invoice.pk for invoice, *_ in parts})
+    _after_cash(summary, by=by)
+    payment.refresh_from_db()
+    return payment
+
+
+@transaction.atomic
+def reverse_payment(*, payment: Payment, reason: str, by):
+    """A bounced check or a direct-debit return entered by hand: the invoices reopen."""
+    payment = cashapp.reverse_payment(payment=payment, reason=reason, by=by)
+    _after_cash(cashapp.MatchSummary(customer_ids={payment.customer_id}), by=by)
+    return payment
+
+
+def _after_cash(summary, *, by) -> None:
+    for customer_id in sorted(summary.customer_ids):
+        _release_holds_within_credit(customer_id=customer_id, by=by)
+    if summary.invoice_ids:
+        orders_paid = SalesOrder.objects.filter(
+            invoices__pk__in=summary.invoice_ids, status=SalesOrder.Status.APPROVED
+        ).distinct()
+        for order in orders_paid:
+            _complete_if_done(order=order, by=by)

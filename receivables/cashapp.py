@@ -808,3 +808,45 @@ def reverse_payment(*, payment: Payment, reason: str, by=None, on: datetime.date
             actor=by if by is not None and getattr(by, "is_authenticated", False) else None,
         )
     return payment
+
+
+# Go-live ------------------------------------------------------------------------------------------
+def post_opening_item(*, invoice: Invoice, by=None) -> JournalEntry | None:
+    """An open item taken over at go-live: Dr receivables / Cr opening balances, for its open
+    amount. Posted once (a second call finds the entry and does nothing)."""
+    if JournalEntry.objects.filter(kind=JournalEntry.Kind.OPENING, invoice=invoice).exists():
+        return None
+    entry = JournalEntry.objects.create(
+        kind=JournalEntry.Kind.OPENING,
+        customer_id=invoice.customer_id,
+        currency=invoice.currency,
+        effective_date=invoice.issue_date,
+        description=f"Open item {invoice.number} taken over at go-live",
+        invoice=invoice,
+        posted_by=by if by is not None and getattr(by, "is_authenticated", False) else None,
+    )
+    JournalLine.objects.bulk_create(
+        [
+            JournalLine(
+                entry=entry, account=Account.RECEIVABLES, customer_id=invoice.customer_id, debit=invoice.amount_open
+            ),
+            JournalLine(
+                entry=entry,
+                account=Account.OPENING_BALANCES,
+                customer_id=invoice.customer_id,
+                credit=invoice.amount_open,
+            ),
+        ]
+    )
+    return entry
+
+
+def learn_payer_iban(*, customer: Customer, iban: str, source: str) -> bool:
+    """Remember that this IBAN pays for this customer (go-live import, a clerk's match)."""
+    iban = compact_iban(iban)
+    if not iban:
+        return False
+    _, created = PayerIdentity.objects.get_or_create(
+        kind=PayerIdentity.Kind.IBAN, value=iban, defaults={"customer": customer, "learned_from": source[:200]}
+    )
+    return created

@@ -448,12 +448,28 @@ def _by_reference(line, hits, how, payer, index: Index, claimed) -> list[Candida
         notes.append(f"but the payer looks like another customer ({payer.how})")
     hits = sorted(hits, key=lambda item: (item.due_date or item.issue_date, item.id))
     open_of = {item.id: item.amount_open - claimed[item.id] for item in hits}
+    if not payer and line.amount != sum(open_of.values(), ZERO):
+        base = min(base, Decimal("0.85"))  # nothing but the text says who pays, and the amount differs
+        notes.append("the payer is not known and the amount differs")
     if any(value <= 0 for value in open_of.values()):
         base = min(base, Decimal("0.6"))
         notes.append("an earlier line of this import already settles one of them")
         open_of = {key: max(value, ZERO) for key, value in open_of.items()}
     total = sum(open_of.values(), ZERO)
     amount = line.amount
+    if amount != total and len(hits) == 1 and payer and payer.customer_id == customer_id:
+        neighbour = _typo_neighbour(hits[0], amount, index, claimed)
+        if neighbour:
+            return [
+                Candidate(
+                    "apply",
+                    Decimal("0.95"),
+                    f"The text names {hits[0].number} ({hits[0].amount_open} open), but {neighbour.number}, one "
+                    f"character away, is open for exactly {amount}: taken as a typo.",
+                    customer_id,
+                    [Part(neighbour, amount)],
+                )
+            ]
     found = "; ".join(notes)
     label = ", ".join(item.number for item in hits)
     if amount == total:
@@ -527,6 +543,20 @@ def _by_reference(line, hits, how, payer, index: Index, claimed) -> list[Candida
             parts,
         )
     ]
+
+
+def _typo_neighbour(hit: OpenItem, amount: Decimal, index: Index, claimed) -> OpenItem | None:
+    """Another open item of the same customer, one character from the named number, open for
+    exactly the amount paid: the payer mistyped a digit that made another valid number."""
+    number = normalise(hit.number)
+    close = [
+        item
+        for item in index.by_customer.get(hit.customer_id, [])
+        if item.id != hit.id
+        and item.amount_open - claimed[item.id] == amount
+        and Levenshtein.distance(number, normalise(item.number), score_cutoff=1) <= 1
+    ]
+    return close[0] if len(close) == 1 else None
 
 
 def _by_payer(line, payer: Payer, index: Index, claimed) -> list[Candidate]:

@@ -11,7 +11,7 @@ NOT_A_STATEMENT_052 = "camt.052 intraday account report, not a statement"
 NOT_A_STATEMENT_054 = "camt.054 debit/credit notification, not a statement"
 GENKGO_BALANCES = "opening balance 18.15 + lines 8.85 = 27.00, but the closing balance is -27.00"
 G = "camt053/genkgo-camt/"
-O = "camt053/oca-bank-statement-import-16.0/"
+OCA = "camt053/oca-bank-statement-import-16.0/"
 
 EXPECTED = {
     G + "camt052-camt054/camt052.v1.xml": ("refused", "BkToCstmrAcctRptV01: not a camt.053"),
@@ -45,15 +45,15 @@ EXPECTED = {
     G + "camt53.only-Dt-with-DtTm.xml": ("ok", 1, 0, "0", "5442.09", None),
     "camt053/oca-bank-statement-import-14.0-sftp/camt053": ("ok", 1, 1, "-1200.00", "75000.00", None),
     # a batch booking (2 TxDtls) and a reversal; its published balances do not add up
-    O + "test-camt053": (
+    OCA + "test-camt053": (
         "refused",
         "opening balance 15568.27 + lines -12.99 = 15555.28, but the closing balance is 15121.12",
     ),
-    O + "test-camt053-no-ntry": ("ok", 1, 0, "0", "1520.76", "1520.76"),
+    OCA + "test-camt053-no-ntry": ("ok", 1, 0, "0", "1520.76", "1520.76"),
     # a .04 batch split into its two transactions, structured CdtrRefInf remittance
-    O + "test-camt053-txdtls": ("ok", 1, 2, "3483.00", "75960.15", "79443.15"),
-    O + "test-camt053.zip": ("refused", "Stmt 1 (1234Test/2), balances: opening balance 15568.27 + lines 57.01"),
-    O + "test-camt054": ("refused", NOT_A_STATEMENT_054),
+    OCA + "test-camt053-txdtls": ("ok", 1, 2, "3483.00", "75960.15", "79443.15"),
+    OCA + "test-camt053.zip": ("refused", "Stmt 1 (1234Test/2), balances: opening balance 15568.27 + lines 57.01"),
+    OCA + "test-camt054": ("refused", NOT_A_STATEMENT_054),
 }
 
 

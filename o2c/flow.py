@@ -18,7 +18,7 @@ from invoicing import services as invoicing
 from invoicing import tasks as invoicing_tasks
 from invoicing.models import Invoice
 from orders import services as orders
-from orders.models import SalesOrder
+from orders.models import Customer, PaymentTerms, SalesOrder
 from receivables import cashapp
 from receivables import services as receivables
 from receivables.models import Payment, StatementLine
@@ -210,7 +210,8 @@ def reverse_payment(*, payment: Payment, reason: str, by):
 
 
 def _after_cash(summary, *, by) -> None:
-    for customer_id in sorted(summary.customer_ids):
+    held = SalesOrder.objects.filter(customer_id__in=summary.customer_ids, status=SalesOrder.Status.CREDIT_HOLD)
+    for customer_id in sorted(set(held.values_list("customer_id", flat=True))):  # one query for all payers
         _release_holds_within_credit(customer_id=customer_id, by=by)
     if summary.invoice_ids:
         orders_paid = SalesOrder.objects.filter(
@@ -218,3 +219,57 @@ def _after_cash(summary, *, by) -> None:
         ).distinct()
         for order in orders_paid:
             _complete_if_done(order=order, by=by)
+
+
+# 5. Go-live: open items taken over from the old system ----------------------------------------
+@transaction.atomic
+def take_over_open_item(
+    *,
+    customer_account: str,
+    customer_name: str,
+    customer_tax_id: str,
+    customer_iban: str,
+    invoice_number: str,
+    issue_date: datetime.date,
+    due_date: datetime.date,
+    currency: str,
+    total: Decimal,
+    open_amount: Decimal,
+    by=None,
+) -> tuple[Invoice, bool]:
+    """One open item of the old system: the customer (created when missing), the invoice under
+    its legacy number, its posting to the AR ledger, and the IBAN it is paid from. Running it
+    again changes nothing. Returns (invoice, created)."""
+    customer = _go_live_customer(customer_account, customer_name, customer_tax_id, currency)
+    invoice, created = invoicing.import_open_invoice(
+        customer=customer,
+        number=invoice_number,
+        issue_date=issue_date,
+        due_date=due_date,
+        currency=currency,
+        total=total,
+        open_amount=open_amount,
+    )
+    cashapp.post_opening_item(invoice=invoice, by=by)
+    if customer_iban:
+        cashapp.learn_payer_iban(customer=customer, iban=customer_iban, source="go-live open items")
+    return invoice, created
+
+
+def _go_live_customer(account_number: str, name: str, tax_id: str, currency: str):
+    customer = Customer.objects.filter(account_number=account_number).first()
+    if customer:
+        return customer
+    return Customer.objects.create(
+        account_number=account_number,
+        name=name,
+        tax_id=tax_id,
+        currency=currency,
+        email="",
+        address_line="",
+        postal_code="",
+        city="",
+        payment_terms=PaymentTerms.objects.get_or_create(
+            code="NET30", defaults={"name": "30 days net", "net_days": 30}
+        )[0],
+    )

@@ -13,7 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from invoicing.models import BankAccount, Invoice
@@ -47,6 +47,7 @@ class ImportResult:
     lines_in_file: int = 0
     lines_added: int = 0
     already_imported: int = 0
+    existing_statements: list = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -137,8 +138,10 @@ def import_statement_file(
         for statement in parsed:
             result.lines_in_file += len(statement.lines)
             key = _statement_key(statement)
-            if BankStatement.objects.filter(bank_account=bank_account, statement_key=key[:200]).exists():
+            existing = BankStatement.objects.filter(bank_account=bank_account, statement_key=key[:200]).first()
+            if existing:
                 result.already_imported += 1
+                result.existing_statements.append(existing)
                 continue
             stored = _store_statement(bank_account, statement, key[:200], file_format, file_name, sha, by)
             result.statements.append(stored)
@@ -267,9 +270,7 @@ def match_and_apply(*, line_ids: list[int], by=None) -> MatchSummary:
             line.candidates = [candidate.as_dict() for candidate in outcome.candidates]
             line.customer_id = best.customer_id if best else None
             changed.append(line)
-        StatementLine.objects.bulk_update(
-            changed, ["status", "confidence", "explanation", "candidates", "customer"], batch_size=2000
-        )
+        _update_rows(StatementLine, changed, ["status", "confidence", "explanation", "candidates", "customer"])
     summary.lines = len(line_ids)
     counts = defaultdict(int)
     for status in StatementLine.objects.filter(pk__in=line_ids).values_list("status", flat=True):
@@ -416,10 +417,10 @@ def _settle(decisions: list[tuple[StatementLine, Candidate]], *, by, summary: Ma
         line.matched_by = None
         done.append(line)
     refused_ids = {line.pk for line, _ in refused}
-    StatementLine.objects.bulk_update(
+    _update_rows(
+        StatementLine,
         done + [line for line, _ in to_apply if line.pk not in refused_ids],
         ["status", "confidence", "explanation", "matched_at", "matched_by", "payment", "customer", "candidates"],
-        batch_size=2000,
     )
 
 
@@ -539,10 +540,10 @@ def _apply_payments(items, *, by, summary: MatchSummary, automatic: bool):
     _allocations_with_cash_only(allocations)
     Allocation.objects.bulk_create([a for a in allocations if a.amount > 0], batch_size=2000)
     _post_many(entries)
-    Invoice.objects.bulk_update(
+    _update_rows(
+        Invoice,
         [Invoice(pk=pk, amount_open=row["open"], status=row["status"]) for pk, row in locked.items()],
         ["amount_open", "status"],
-        batch_size=2000,
     )
     _learn_payers([(line, payment.customer_id) for payment, (line, _, _) in zip(payments, accepted, strict=False)])
     content_type = ContentType.objects.get_for_model(Payment)
@@ -563,6 +564,36 @@ def _apply_payments(items, *, by, summary: MatchSummary, automatic: bool):
         batch_size=2000,
     )
     return refused
+
+
+def _update_rows(model, rows: list, fields: list[str]) -> None:
+    """bulk_update without its CASE per field and row (quadratic at 10,000 rows): on PostgreSQL
+    one UPDATE ... FROM (VALUES ...) per 5,000 rows; elsewhere Django's bulk_update."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(rows, fields, batch_size=500)
+        return
+    table = model._meta.db_table
+    columns = [model._meta.get_field(name) for name in fields]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 5000):
+            chunk = rows[start : start + 5000]
+            placeholders, params = [], []
+            for row in chunk:
+                placeholders.append("(" + ", ".join(["%s"] * (len(columns) + 1)) + ")")
+                params.append(row.pk)
+                for column in columns:
+                    value = getattr(row, column.attname)
+                    params.append(column.get_db_prep_save(value, connection))
+            casts = ", ".join(
+                f"{column.column} = v.c{n}::{column.db_type(connection)}" for n, column in enumerate(columns)
+            )
+            names = ", ".join(["id"] + [f"c{n}" for n in range(len(columns))])
+            cursor.execute(
+                f"UPDATE {table} t SET {casts} FROM (VALUES {', '.join(placeholders)}) AS v({names}) WHERE t.id = v.id",
+                params,
+            )
 
 
 def _allocations_with_cash_only(allocations: list[Allocation]) -> None:

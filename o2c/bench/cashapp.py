@@ -227,7 +227,7 @@ def build_data(*, customers: int, invoices: int, seed: int = 11):
     return open_items
 
 
-def statement_entries(open_items, *, lines: int, seed: int = 12) -> list[dict]:
+def statement_entries(open_items, *, lines: int, seed: int = 12, run_id: str = "") -> list[dict]:
     """Lines paying distinct open items: references with noise, RF, IBAN-only, two at once."""
     rng = random.Random(seed)
     chosen = rng.sample(open_items, min(len(open_items), lines * 2))
@@ -238,7 +238,7 @@ def statement_entries(open_items, *, lines: int, seed: int = 12) -> list[dict]:
         used += 1
         entry = {
             "amount": total,
-            "reference": f"BENCH-{n:06d}",
+            "reference": f"BENCH-{run_id}-{n:06d}",
             "iban": _iban(customer_id),
             "name": f"Bench Customer {customer_id} NV",
             "end_to_end": f"E2E{n:08d}",
@@ -275,8 +275,8 @@ def run(*, scale: float) -> list[Figure]:
     account, _ = BankAccount.objects.get_or_create(
         iban="BE71096123456769", defaults={"name": "Bench account", "currency": "EUR"}
     )
-    entries = statement_entries(open_items, lines=lines)
     stamp = int(time.time())
+    entries = statement_entries(open_items, lines=lines, run_id=str(stamp))
     data = camt053_document(
         iban=account.iban,
         currency="EUR",

@@ -273,3 +273,19 @@ def _go_live_customer(account_number: str, name: str, tax_id: str, currency: str
             code="NET30", defaults={"name": "30 days net", "net_days": 30}
         )[0],
     )
+
+
+@transaction.atomic
+def import_statement_lines(*, bank_account, data: bytes, file_name: str = "", by=None, csv_mapping=None):
+    """The import alone (all or nothing), for a worker that then matches in chunks."""
+    return cashapp.import_statement_file(
+        bank_account=bank_account, data=data, file_name=file_name, by=by, csv_mapping=csv_mapping
+    )
+
+
+@transaction.atomic
+def match_statement_lines(*, line_ids: list[int], by=None):
+    """Match and apply a chunk of lines, then re-evaluate the payers' credit holds."""
+    summary = cashapp.match_and_apply(line_ids=line_ids, by=by)
+    _after_cash(summary, by=by)
+    return summary

@@ -135,6 +135,10 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "schedule": crontab(hour=2, minute=0),
     },
     "ar-snapshot-nightly": {"task": "reporting.tasks.take_ar_snapshot", "schedule": crontab(hour=2, minute=30)},
+    "cash-reconciliation-nightly": {
+        "task": "o2c.tasks.nightly_cash_reconciliation",
+        "schedule": crontab(hour=1, minute=30),
+    },
 }
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240

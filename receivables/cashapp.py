@@ -881,3 +881,10 @@ def learn_payer_iban(*, customer: Customer, iban: str, source: str) -> bool:
         kind=PayerIdentity.Kind.IBAN, value=iban, defaults={"customer": customer, "learned_from": source[:200]}
     )
     return created
+
+
+def record_reconciliation(*, lines_rematched: int, problems: list[str]):
+    """Keep what the nightly reconciliation found, for the AR page."""
+    from .models import ReconciliationRun
+
+    return ReconciliationRun.objects.create(lines_rematched=lines_rematched, problems=problems[:500])

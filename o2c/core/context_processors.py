@@ -9,6 +9,7 @@ NAVIGATION = [
     ("Shipping", "fulfillment:to_ship", "fulfillment.ship_order"),
     ("Invoices", "invoicing:list", "invoicing.view_invoice"),
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
+    ("Cash", "desk:cash_queue", "receivables.add_payment"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
     ("My account", "portal:home", "portal.use_portal"),
 ]

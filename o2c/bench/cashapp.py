@@ -231,11 +231,13 @@ def statement_entries(open_items, *, lines: int, seed: int = 12, run_id: str = "
     """Lines paying distinct open items: references with noise, RF, IBAN-only, two at once."""
     rng = random.Random(seed)
     chosen = rng.sample(open_items, min(len(open_items), lines * 2))
-    entries, used = [], 0
+    entries = []
+    by_customer: dict[int, list] = {}
+    for item in chosen[lines:]:  # second items for combined payments come from the unused half
+        by_customer.setdefault(item[2], []).append(item)
     for n in range(lines):
         kind = rng.random()
-        invoice_id, number, customer_id, total = chosen[used]
-        used += 1
+        _, number, customer_id, total = chosen[n]
         entry = {
             "amount": total,
             "reference": f"BENCH-{run_id}-{n:06d}",
@@ -252,11 +254,11 @@ def statement_entries(open_items, *, lines: int, seed: int = 12, run_id: str = "
         elif kind < 0.9:
             entry["remittance"] = "Thank you"
         else:
-            other = next((item for item in chosen[used:] if item[2] == customer_id), None)
+            spare = by_customer.get(customer_id) or []
+            other = spare.pop() if spare else None
             if other is None:
                 entry["remittance"] = number
             else:
-                chosen.remove(other)
                 entry["amount"] = total + other[3]
                 entry["remittance"] = f"{number}, {other[1]}"
         entries.append(entry)

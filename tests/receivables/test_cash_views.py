@@ -172,3 +172,15 @@ def test_upload_is_refused_without_a_file(client, staff, account):
     client.force_login(staff(AR))
     response = client.post(reverse("desk:statement_upload"), {"bank_account": account.pk})
     assert response.status_code == 422 and b"File: choose a camt.053" in response.content
+
+
+def test_the_ar_page_lists_the_reconciliation_differences(client, staff):
+    from receivables import cashapp
+
+    cashapp.record_reconciliation(
+        lines_rematched=2, problems=["customer 7: ledger receivables 10.00 != open items 0.00"]
+    )
+    client.force_login(staff(AR))
+    response = client.get(reverse("receivables:open_items"))
+    assert b"1 difference between the ledger" in response.content
+    assert b"customer 7: ledger receivables 10.00 != open items 0.00" in response.content

@@ -72,9 +72,9 @@ def read_rows(text: str) -> tuple[list[dict], list[str]]:
                         raise InvalidOperation
                 except InvalidOperation:
                     problems.append(f"{where}, {column}: {raw[column]!r} is not an amount with at most 2 decimals")
-        if isinstance(row["total"], Decimal) and isinstance(row["open_amount"], Decimal):
-            if not (0 < row["open_amount"] <= row["total"]):
-                problems.append(f"{where}, open_amount: must be above 0 and at most the total {row['total']}")
+        amounts = (row["total"], row["open_amount"])
+        if all(isinstance(value, Decimal) for value in amounts) and not (0 < amounts[1] <= amounts[0]):
+            problems.append(f"{where}, open_amount: must be above 0 and at most the total {row['total']}")
         if row["currency"] and not re.fullmatch(r"[A-Z]{3}", row["currency"]):
             problems.append(f"{where}, currency: {row['currency']!r} is not an ISO 4217 code")
         if row["customer_iban"]:

@@ -213,12 +213,14 @@ def _store_statement(bank_account, statement: ParsedStatement, key, file_format,
     ]
     try:
         with transaction.atomic():
-            created = StatementLine.objects.bulk_create(new_lines, batch_size=2000)
+            _insert_many(StatementLine, new_lines)
     except IntegrityError:
         raise StatementFileError(statement.where, "another import of the same lines is running; try again") from None
-    stored.lines_added = len(created)
+    stored.new_line_ids = list(
+        StatementLine.objects.filter(statement=stored).order_by("position").values_list("pk", flat=True)
+    )
+    stored.lines_added = len(stored.new_line_ids)
     stored.save(update_fields=["lines_added"])
-    stored.new_line_ids = [line.pk for line in created]
     return stored
 
 
@@ -538,7 +540,7 @@ def _apply_payments(items, *, by, summary: MatchSummary, automatic: bool):
             summary.invoice_ids.add(part.item.id)
             entries.append(_allocation_entry(payment, part, by))
     _allocations_with_cash_only(allocations)
-    Allocation.objects.bulk_create([a for a in allocations if a.amount > 0], batch_size=2000)
+    _insert_many(Allocation, allocations)
     _post_many(entries)
     _update_rows(
         Invoice,
@@ -547,7 +549,8 @@ def _apply_payments(items, *, by, summary: MatchSummary, automatic: bool):
     )
     _learn_payers([(line, payment.customer_id) for payment, (line, _, _) in zip(payments, accepted, strict=False)])
     content_type = ContentType.objects.get_for_model(Payment)
-    TimelineEvent.objects.bulk_create(
+    _insert_many(
+        TimelineEvent,
         [
             TimelineEvent(
                 content_type=content_type,
@@ -561,7 +564,6 @@ def _apply_payments(items, *, by, summary: MatchSummary, automatic: bool):
             )
             for payment, (_, candidate, _) in zip(payments, accepted, strict=False)
         ],
-        batch_size=2000,
     )
     return refused
 
@@ -594,6 +596,24 @@ def _update_rows(model, rows: list, fields: list[str]) -> None:
                 f"UPDATE {table} t SET {casts} FROM (VALUES {', '.join(placeholders)}) AS v({names}) WHERE t.id = v.id",
                 params,
             )
+
+
+def _insert_many(model, objects: list) -> None:
+    """Insert rows whose ids nobody needs back: COPY on PostgreSQL (no model instance per row
+    turned into SQL by the ORM), bulk_create elsewhere. Triggers and constraints still apply."""
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, batch_size=2000)
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for obj in objects:
+            copy.write_row([field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields])
 
 
 def _allocations_with_cash_only(allocations: list[Allocation]) -> None:
@@ -651,14 +671,14 @@ def _post_many(entries: list[tuple[JournalEntry, list]]) -> None:
         if debits != credits:
             raise ReceivablesError(f"Unbalanced posting for {entry.description}: {debits} != {credits}.")
     created = JournalEntry.objects.bulk_create([entry for entry, _ in entries], batch_size=2000)
-    JournalLine.objects.bulk_create(
+    _insert_many(
+        JournalLine,
         [
             JournalLine(entry=entry, account=account, customer_id=entry.customer_id, debit=debit, credit=credit)
             for entry, (_, lines) in zip(created, entries, strict=False)
             for account, debit, credit in lines
             if debit or credit
         ],
-        batch_size=5000,
     )
 
 

@@ -474,8 +474,11 @@ def _apply_payments(items, *, by, summary: MatchSummary, automatic: bool):
     }
     payments = []
     for line, candidate, cash in accepted:
-        method = (
-            Payment.Method.DIRECT_DEBIT if "DD" in line.transaction_code.upper().split("/") else Payment.Method.TRANSFER
+        method = {"CHK": Payment.Method.CHECK, "CARD": Payment.Method.CARD, "CASH": Payment.Method.CASH}.get(
+            line.transaction_code,
+            Payment.Method.DIRECT_DEBIT
+            if "DD" in line.transaction_code.upper().split("/")
+            else Payment.Method.TRANSFER,
         )
         payments.append(
             Payment(

@@ -282,6 +282,12 @@ class CsvMapping(models.Model):
     reference_column = models.CharField(max_length=40, blank=True, help_text="The bank's unique reference.")
     balance_column = models.CharField(max_length=40, blank=True, help_text="Running balance after each line.")
     invert_sign = models.BooleanField(default=False, help_text="A card account: charges positive, payments negative.")
+    payment_method = models.CharField(
+        max_length=20,
+        choices=[("transfer", "Credit transfer"), ("check", "Check"), ("card", "Card"), ("cash", "Cash")],
+        default="transfer",
+        help_text="How the money in this file was paid: 'Check' for a lockbox or check-batch file.",
+    )
 
     class Meta:
         verbose_name = "CSV column mapping"

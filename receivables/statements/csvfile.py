@@ -115,6 +115,9 @@ def parse_csv(data: bytes, mapping, *, default_currency: str) -> list[ParsedStat
                 counterparty_name=cell("counterparty_name")[:140],
                 counterparty_iban=compact_iban(cell("counterparty_iban"))[:34],
                 remittance=cell("text"),
+                transaction_code={"check": "CHK", "card": "CARD", "cash": "CASH"}.get(
+                    getattr(mapping, "payment_method", ""), ""
+                ),
             )
         )
     opening = closing = None

@@ -81,3 +81,42 @@ def test_a_csv_without_a_mapping_is_refused_with_the_reason():
     with pytest.raises(Exception) as refused:
         check(C + "balance.csv", ("ok", 1, 2, "1500.00", "10.00", "1510.00"))
     assert "a CSV needs the bank account's column mapping" in str(refused.value)
+
+
+def test_a_lockbox_check_batch_is_applied_as_checks(tmp_path):
+    from decimal import Decimal
+
+    from invoicing.models import BankAccount
+    from o2c import flow
+    from receivables.models import Payment
+    from tests.orders.factories import CustomerFactory
+
+    from .factories import open_invoice
+
+    customer = CustomerFactory(name="Harbor Optics NV")
+    first, second, third = (open_invoice(customer, amount) for amount in ("120.00", "80.00", "45.50"))
+    account = BankAccount.objects.create(name="Lockbox", iban="BE68539007547034", currency="EUR")
+    CsvMapping.objects.create(
+        name="Lockbox 42",
+        bank_account=account,
+        date_format="%Y-%m-%d",
+        date_column="deposit_date",
+        amount_column="amount",
+        reference_column="check_number",
+        counterparty_name_column="payer",
+        text_column="invoices",
+        payment_method="check",
+    )
+    data = (
+        "deposit_date,check_number,payer,amount,invoices\n"
+        f"2026-11-12,000481,Harbor Optics NV,200.00,{first.number};{second.number}\n"
+        f"2026-11-12,000482,Harbor Optics NV,45.50,{third.number}\n"
+        "2026-11-12,000483,Unknown Payer,19.99,\n"
+    ).encode()
+    result, summary = flow.import_statement(bank_account=account, data=data, file_name="lockbox.csv")
+    assert (summary.lines, summary.matched, summary.unmatched) == (3, 2, 1)
+    assert set(Payment.objects.values_list("method", flat=True)) == {"check"}
+    assert sum(p.amount for p in Payment.objects.all()) == Decimal("245.50")
+    for invoice in (first, second, third):
+        invoice.refresh_from_db()
+        assert invoice.status == "paid"

@@ -195,3 +195,49 @@ def propose_credit_note(
         by=by,
     )
     return note
+
+
+def import_open_invoice(
+    *,
+    customer,
+    number: str,
+    issue_date: datetime.date,
+    due_date: datetime.date,
+    currency: str,
+    total: Decimal,
+    open_amount: Decimal,
+) -> tuple[Invoice, bool]:
+    """Go-live: an invoice issued in the old system, kept under its legacy number, with no lines
+    and the open amount as given. Returns (invoice, created); the same number again is found,
+    not duplicated, and refused when it belongs to another customer or differs in its total."""
+    if total <= 0 or not 0 < open_amount <= total:
+        raise InvoicingError(
+            f"Invoice {number}: the open amount must be above zero and at most the total ({total}).",
+            [(number, "open_amount", f"between 0.01 and {total}")],
+        )
+    existing = Invoice.objects.filter(number=number).first()
+    if existing:
+        if existing.customer_id != customer.pk or existing.total != total or existing.currency != currency:
+            raise InvoicingError(
+                f"Invoice {number} already exists for {existing.customer} with total {existing.total} "
+                f"{existing.currency}; nothing was changed.",
+                [(number, "invoice_number", "already used")],
+            )
+        return existing, False
+    invoice = Invoice.objects.create(
+        customer=customer,
+        number=number,
+        status=Invoice.Status.ISSUED,
+        currency=currency,
+        bill_to="\n".join([customer.name, *customer.address_lines]),
+        payment_terms=customer.payment_terms.name,
+        issue_date=issue_date,
+        supply_date=issue_date,
+        due_date=due_date,
+        net_amount=total,
+        tax_amount=Decimal("0"),
+        total=total,
+        amount_open=open_amount,
+        issued_at=timezone.now(),
+    )
+    return invoice, True

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import cash_views, views
 
 app_name = "desk"
 urlpatterns = [
@@ -21,4 +21,10 @@ urlpatterns = [
         views.credit_application_decision,
         name="credit_application_decision",
     ),
+    path("cash/", cash_views.cash_queue, name="cash_queue"),
+    path("cash/lines/<int:pk>/", cash_views.cash_line, name="cash_line"),
+    path("cash/lines/<int:pk>/accept/", cash_views.accept_suggestion, name="accept_suggestion"),
+    path("cash/upload/", cash_views.statement_upload, name="statement_upload"),
+    path("cash/uploads/<int:pk>/", cash_views.statement_upload_status, name="statement_upload_status"),
+    path("cash/payments/new/", cash_views.manual_payment, name="manual_payment"),
 ]

@@ -22,9 +22,10 @@ from invoicing import tasks as invoicing_tasks
 from invoicing.models import Invoice, InvoiceLine
 from o2c.core import timeline
 from orders import services as orders
-from orders.models import SalesOrder
+from orders.models import Customer, PaymentTerms, SalesOrder
+from receivables import cashapp
 from receivables import services as receivables
-from receivables.models import Payment
+from receivables.models import Payment, StatementLine
 
 DEFAULT_PACKAGE_KG = Decimal("1.000")  # the one-go path's single carton, when no weights are given
 
@@ -347,7 +348,7 @@ def _complete_if_done(*, order: SalesOrder, by) -> None:
         orders.complete_order(order=order, by=by)
 
 
-# 4. Online payment in the customer portal -> payments through step 3 -------------------------------
+# 7. Online payment in the customer portal -> payments through step 6 -------------------------------
 @transaction.atomic
 def confirm_online_payment(*, intent, provider_reference: str, by):
     """The payment provider confirmed a portal payment: record one payment per invoice of the
@@ -404,3 +405,167 @@ def confirm_online_payment(*, intent, provider_reference: str, by):
     )
     intent.save(update_fields=["status", "provider_reference", "confirmed_at"])
     return intent
+
+
+# 8. Bank statements -> cash application -> credit re-evaluation -> order completion -----------
+def import_statement(*, bank_account, data: bytes, file_name: str = "", by=None, csv_mapping=None):
+    """Import a statement file (all or nothing), match its new lines and apply what is certain;
+    then, as for any payment, release held orders now within credit and complete paid orders.
+    Returns (ImportResult, MatchSummary)."""
+    with transaction.atomic():
+        result = cashapp.import_statement_file(
+            bank_account=bank_account, data=data, file_name=file_name, by=by, csv_mapping=csv_mapping
+        )
+        summary = cashapp.match_and_apply(line_ids=result.new_line_ids, by=by)
+        _after_cash(summary, by=by)
+    return result, summary
+
+
+@transaction.atomic
+def rematch_open_lines(*, by=None):
+    """Nightly, and after new invoices: match again every line still unmatched or suggested."""
+    line_ids = list(
+        StatementLine.objects.filter(
+            status__in=[StatementLine.Status.UNMATCHED, StatementLine.Status.SUGGESTED]
+        ).values_list("pk", flat=True)
+    )
+    summary = cashapp.match_and_apply(line_ids=line_ids, by=by)
+    _after_cash(summary, by=by)
+    return summary
+
+
+@transaction.atomic
+def accept_statement_suggestion(*, line: StatementLine, index: int = 0, by):
+    """A clerk accepts one of the line's suggestions with one click."""
+    summary = cashapp.accept_candidate(line=line, index=index, by=by)
+    _after_cash(summary, by=by)
+    return summary
+
+
+@transaction.atomic
+def apply_statement_line(*, line: StatementLine, customer_id, parts, by, action: str = "apply"):
+    """A clerk's own split of a line over invoices (the rest on account), or on account only,
+    or ignore. The payer's IBAN and name are learned for next time."""
+    summary = cashapp.apply_line(line=line, customer_id=customer_id, parts=parts, by=by, action=action)
+    _after_cash(summary, by=by)
+    return summary
+
+
+@transaction.atomic
+def receive_manual_payment(
+    *,
+    customer,
+    amount: Decimal,
+    value_date: datetime.date,
+    method: str,
+    reference: str,
+    parts,
+    by,
+    idempotency_key: str | None = None,
+) -> Payment:
+    """A check or cash payment entered by hand and applied on the same allocation screen."""
+    payment = receivables.record_payment(
+        customer=customer,
+        amount=amount,
+        value_date=value_date,
+        by=by,
+        method=method,
+        reference=reference,
+        idempotency_key=idempotency_key,
+    )
+    if parts and not payment.allocations.exists():
+        cashapp.apply_payment(payment=payment, parts=parts, by=by)
+    summary = cashapp.MatchSummary(customer_ids={customer.pk}, invoice_ids={invoice.pk for invoice, *_ in parts})
+    _after_cash(summary, by=by)
+    payment.refresh_from_db()
+    return payment
+
+
+@transaction.atomic
+def reverse_payment(*, payment: Payment, reason: str, by):
+    """A bounced check or a direct-debit return entered by hand: the invoices reopen."""
+    payment = cashapp.reverse_payment(payment=payment, reason=reason, by=by)
+    _after_cash(cashapp.MatchSummary(customer_ids={payment.customer_id}), by=by)
+    return payment
+
+
+def _after_cash(summary, *, by) -> None:
+    held = SalesOrder.objects.filter(customer_id__in=summary.customer_ids, status=SalesOrder.Status.CREDIT_HOLD)
+    for customer_id in sorted(set(held.values_list("customer_id", flat=True))):  # one query for all payers
+        _release_holds_within_credit(customer_id=customer_id, by=by)
+    if summary.invoice_ids:
+        orders_paid = SalesOrder.objects.filter(
+            invoices__pk__in=summary.invoice_ids, status=SalesOrder.Status.APPROVED
+        ).distinct()
+        for order in orders_paid:
+            _complete_if_done(order=order, by=by)
+
+
+# 9. Go-live: open items taken over from the old system ----------------------------------------
+@transaction.atomic
+def take_over_open_item(
+    *,
+    customer_account: str,
+    customer_name: str,
+    customer_tax_id: str,
+    customer_iban: str,
+    invoice_number: str,
+    issue_date: datetime.date,
+    due_date: datetime.date,
+    currency: str,
+    total: Decimal,
+    open_amount: Decimal,
+    by=None,
+) -> tuple[Invoice, bool]:
+    """One open item of the old system: the customer (created when missing), the invoice under
+    its legacy number, its posting to the AR ledger, and the IBAN it is paid from. Running it
+    again changes nothing. Returns (invoice, created)."""
+    customer = _go_live_customer(customer_account, customer_name, customer_tax_id, currency)
+    invoice, created = invoicing.import_open_invoice(
+        customer=customer,
+        number=invoice_number,
+        issue_date=issue_date,
+        due_date=due_date,
+        currency=currency,
+        total=total,
+        open_amount=open_amount,
+    )
+    cashapp.post_opening_item(invoice=invoice, by=by)
+    if customer_iban:
+        cashapp.learn_payer_iban(customer=customer, iban=customer_iban, source="go-live open items")
+    return invoice, created
+
+
+def _go_live_customer(account_number: str, name: str, tax_id: str, currency: str):
+    customer = Customer.objects.filter(account_number=account_number).first()
+    if customer:
+        return customer
+    return Customer.objects.create(
+        account_number=account_number,
+        name=name,
+        tax_id=tax_id,
+        currency=currency,
+        email="",
+        address_line="",
+        postal_code="",
+        city="",
+        payment_terms=PaymentTerms.objects.get_or_create(
+            code="NET30", defaults={"name": "30 days net", "net_days": 30}
+        )[0],
+    )
+
+
+@transaction.atomic
+def import_statement_lines(*, bank_account, data: bytes, file_name: str = "", by=None, csv_mapping=None):
+    """The import alone (all or nothing), for a worker that then matches in chunks."""
+    return cashapp.import_statement_file(
+        bank_account=bank_account, data=data, file_name=file_name, by=by, csv_mapping=csv_mapping
+    )
+
+
+@transaction.atomic
+def match_statement_lines(*, line_ids: list[int], by=None):
+    """Match and apply a chunk of lines, then re-evaluate the payers' credit holds."""
+    summary = cashapp.match_and_apply(line_ids=line_ids, by=by)
+    _after_cash(summary, by=by)
+    return summary

@@ -155,6 +155,10 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "task": "credit.tasks.list_profiles_for_review",
         "schedule": crontab(hour=4, minute=0, day_of_week=1),
     },
+    "cash-reconciliation-nightly": {
+        "task": "o2c.tasks.nightly_cash_reconciliation",
+        "schedule": crontab(hour=1, minute=30),
+    },
 }
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240

@@ -2,7 +2,20 @@ from django.contrib import admin
 
 from o2c.core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 
-from .models import Allocation, JournalEntry, JournalLine, Payment
+from .models import (
+    Allocation,
+    BankStatement,
+    CashApplicationSettings,
+    CsvMapping,
+    JournalEntry,
+    JournalLine,
+    MatchingRule,
+    PayerIdentity,
+    Payment,
+    ReconciliationRun,
+    StatementLine,
+    StatementUpload,
+)
 
 
 class JournalLineInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -43,7 +56,15 @@ class JournalLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class AllocationInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Allocation
-    fields = ["invoice", "amount", "created_at", "created_by"]
+    fields = [
+        "invoice",
+        "amount",
+        "discount_amount",
+        "write_off_amount",
+        "write_off_reason",
+        "reversed_at",
+        "created_by",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("invoice", "created_by")
@@ -78,3 +99,79 @@ class AllocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["payment__customer", "invoice", "created_by"]
     search_fields = ["invoice__number", "payment__reference", "payment__customer__name"]
     date_hierarchy = "created_at"
+
+
+class StatementLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = StatementLine
+    fields = ["position", "value_date", "amount", "counterparty_name", "remittance", "status", "payment"]
+
+
+@admin.register(BankStatement)
+class BankStatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Imported through the statement upload page or `import_statement`; never edited."""
+
+    list_display = [
+        "__str__",
+        "bank_account",
+        "format",
+        "from_date",
+        "to_date",
+        "opening_balance",
+        "closing_balance",
+        "lines_in_file",
+        "lines_added",
+        "continuity_difference",
+        "imported_at",
+    ]
+    list_filter = ["format", "bank_account"]
+    list_select_related = ["bank_account"]
+    search_fields = ["statement_id", "file_name"]
+
+
+@admin.register(StatementLine)
+class StatementLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["value_date", "amount", "currency", "counterparty_name", "remittance", "status", "confidence"]
+    list_filter = ["status", "bank_account"]
+    list_select_related = ["statement"]
+    search_fields = ["remittance", "counterparty_name", "counterparty_iban", "bank_reference"]
+    date_hierarchy = "value_date"
+
+
+@admin.register(CsvMapping)
+class CsvMappingAdmin(admin.ModelAdmin):
+    list_display = ["name", "bank_account", "delimiter", "decimal_separator", "date_format"]
+
+
+@admin.register(PayerIdentity)
+class PayerIdentityAdmin(admin.ModelAdmin):
+    list_display = ["kind", "value", "customer", "learned_from", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["customer"]
+    search_fields = ["value", "customer__name"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(MatchingRule)
+class MatchingRuleAdmin(admin.ModelAdmin):
+    """Finance managers' rules, tried before the built-in matching."""
+
+    list_display = ["priority", "name", "text_contains", "action", "customer", "is_active"]
+    list_editable = ["is_active"]
+    list_display_links = ["name"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(CashApplicationSettings)
+class CashApplicationSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "suggest_threshold", "write_off_limit", "bank_charges_limit", "name_match_score"]
+
+
+@admin.register(StatementUpload)
+class StatementUploadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["file_name", "bank_account", "status", "progress", "total", "created_by", "created_at"]
+    list_filter = ["status"]
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["ran_at", "lines_rematched", "problems"]

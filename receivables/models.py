@@ -15,7 +15,11 @@ class Account(models.TextChoices):
     BANK = "1000", "Bank"
     UNAPPLIED_CASH = "2050", "Unapplied cash"
     TAX = "2400", "Output tax payable"
+    OPENING_BALANCES = "3900", "Opening balances (go-live)"
     REVENUE = "4000", "Revenue"
+    SALES_DISCOUNTS = "4900", "Early-payment discounts given"
+    BANK_CHARGES = "6500", "Bank charges borne"
+    WRITE_OFFS = "6800", "Small differences written off"
 
 
 class JournalEntry(models.Model):
@@ -26,6 +30,8 @@ class JournalEntry(models.Model):
         INVOICE = "invoice", "Invoice"
         PAYMENT = "payment", "Payment received"
         ALLOCATION = "allocation", "Cash applied"
+        OPENING = "opening", "Open item taken over at go-live"
+        REVERSAL = "reversal", "Reversal"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="journal_entries")
@@ -88,6 +94,11 @@ class Payment(models.Model):
     reference = models.CharField("payer's reference", max_length=140, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNAPPLIED, db_index=True)
     idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    payer_iban = models.CharField("payer's IBAN", max_length=34, blank=True)
+    payer_name = models.CharField("payer's name", max_length=140, blank=True)
+    end_to_end_id = models.CharField("end-to-end id", max_length=64, blank=True, db_index=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversal_reason = models.CharField(max_length=200, blank=True)
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -110,15 +121,306 @@ class Payment(models.Model):
 
 
 class Allocation(models.Model):
+    """Cash of a payment applied to an invoice. The invoice's open amount goes down by the cash
+    plus any early-payment discount taken and any difference written off (each posted)."""
+
+    class WriteOffReason(models.TextChoices):
+        BANK_CHARGES = "bank_charges", "Bank charges deducted by the payer's bank"
+        SMALL_DIFFERENCE = "small_difference", "Small difference under the write-off limit"
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField("cash applied", **MONEY)
+    discount_amount = models.DecimalField("discount taken", **MONEY, default=Decimal("0"))
+    write_off_amount = models.DecimalField("written off", **MONEY, default=Decimal("0"))
+    write_off_reason = models.CharField(max_length=20, choices=WriteOffReason.choices, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
 
     class Meta:
         ordering = ["created_at", "id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(discount_amount__gte=0, write_off_amount__gte=0), name="allocation_adjustments_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(write_off_amount=0) | ~Q(write_off_reason=""), name="allocation_write_off_has_reason"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} of payment #{self.payment_id} to {self.invoice}"
+
+    @property
+    def settled(self) -> Decimal:
+        """What the allocation took off the invoice's open amount."""
+        return self.amount + self.discount_amount + self.write_off_amount
+
+
+# Bank statements and cash application ------------------------------------------------------------
+class BankStatement(models.Model):
+    """One statement of one of our bank accounts, as imported from a file (camt.053, MT940,
+    BAI2, CSV). Its lines are StatementLines; a line seen before (same bank reference, or same
+    content when the bank gives none) is never added twice."""
+
+    class Format(models.TextChoices):
+        CAMT053 = "camt053", "ISO 20022 camt.053"
+        MT940 = "mt940", "SWIFT MT940"
+        BAI2 = "bai2", "BAI2"
+        CSV = "csv", "CSV"
+        LOCKBOX = "lockbox", "Lockbox / check batch"
+
+    bank_account = models.ForeignKey("invoicing.BankAccount", on_delete=models.PROTECT, related_name="statements")
+    statement_key = models.CharField(max_length=200, help_text="The bank's statement id, or a hash of the file.")
+    format = models.CharField(max_length=10, choices=Format.choices)
+    file_name = models.CharField(max_length=200, blank=True)
+    file_sha256 = models.CharField(max_length=64)
+    statement_id = models.CharField("bank's statement id", max_length=120, blank=True)
+    from_date = models.DateField(null=True, blank=True)
+    to_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    opening_balance = models.DecimalField(**MONEY, null=True, blank=True)
+    closing_balance = models.DecimalField(**MONEY, null=True, blank=True)
+    lines_in_file = models.PositiveIntegerField(default=0)
+    lines_added = models.PositiveIntegerField(default=0)
+    continuity_difference = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="Opening balance minus the previous statement's closing balance; empty when they agree.",
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["-to_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank_account", "statement_key"], name="bankstatement_unique_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} {self.statement_id or self.pk} ({self.to_date or ''})"
+
+
+class StatementLine(models.Model):
+    """One booked transaction of a statement (a batch booking is split into its transactions).
+    Amounts are signed: positive = money in."""
+
+    class Status(models.TextChoices):
+        UNMATCHED = "unmatched", "Unmatched"
+        SUGGESTED = "suggested", "Suggested"
+        MATCHED = "matched", "Matched"
+        IGNORED = "ignored", "Ignored"
+
+    statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="lines")
+    bank_account = models.ForeignKey("invoicing.BankAccount", on_delete=models.PROTECT, related_name="statement_lines")
+    dedupe_key = models.CharField(max_length=120, help_text="ref:<bank reference>, or hash:<content hash>.")
+    position = models.PositiveIntegerField(help_text="Order in the file, from 1.")
+    bank_reference = models.CharField(max_length=120, blank=True)
+    booking_date = models.DateField()
+    value_date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    counterparty_name = models.CharField(max_length=140, blank=True)
+    counterparty_iban = models.CharField(max_length=34, blank=True)
+    counterparty_id = models.CharField("counterparty tax or company id", max_length=64, blank=True)
+    remittance = models.TextField(blank=True)
+    structured_reference = models.CharField(max_length=64, blank=True)
+    end_to_end_id = models.CharField(max_length=64, blank=True)
+    transaction_code = models.CharField(max_length=40, blank=True)
+    is_return = models.BooleanField(default=False, help_text="A direct-debit return or a bounced check.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNMATCHED, db_index=True)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
+    )
+    confidence = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+    explanation = models.TextField(blank=True)
+    candidates = models.JSONField(default=list, blank=True)
+    matched_at = models.DateTimeField(null=True, blank=True)
+    matched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["statement", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank_account", "dedupe_key"], name="statementline_once_per_account"),
+            models.CheckConstraint(condition=~Q(amount=0) | Q(status="ignored"), name="statementline_zero_ignored"),
+        ]
+        indexes = [models.Index(fields=["status", "id"], name="statementline_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.value_date} {self.amount} {self.currency} {self.counterparty_name}".strip()
+
+
+class CsvMapping(models.Model):
+    """How one bank's CSV export reads: which column holds what. Columns are named by their
+    header text or by position (0 = first)."""
+
+    bank_account = models.OneToOneField(
+        "invoicing.BankAccount", on_delete=models.CASCADE, related_name="csv_mapping", null=True, blank=True
+    )
+    name = models.CharField(max_length=80, unique=True)
+    delimiter = models.CharField(max_length=1, default=",")
+    decimal_separator = models.CharField(max_length=1, default=".")
+    date_format = models.CharField(max_length=20, default="%m/%d/%Y")
+    has_header = models.BooleanField(default=True)
+    header_starts_with = models.CharField(
+        max_length=40, blank=True, help_text="Skip rows above the header until one starts with this text."
+    )
+    date_column = models.CharField(max_length=40, default="Date")
+    amount_column = models.CharField(max_length=40, blank=True)
+    debit_column = models.CharField(max_length=40, blank=True)
+    credit_column = models.CharField(max_length=40, blank=True)
+    sign_column = models.CharField(max_length=40, blank=True, help_text="A D/C column giving the sign.")
+    debit_marker = models.CharField(max_length=10, default="D")
+    currency_column = models.CharField(max_length=40, blank=True)
+    text_column = models.CharField(max_length=40, blank=True)
+    counterparty_name_column = models.CharField(max_length=40, blank=True)
+    counterparty_iban_column = models.CharField(max_length=40, blank=True)
+    reference_column = models.CharField(max_length=40, blank=True, help_text="The bank's unique reference.")
+    balance_column = models.CharField(max_length=40, blank=True, help_text="Running balance after each line.")
+    invert_sign = models.BooleanField(default=False, help_text="A card account: charges positive, payments negative.")
+    payment_method = models.CharField(
+        max_length=20,
+        choices=[("transfer", "Credit transfer"), ("check", "Check"), ("card", "Card"), ("cash", "Cash")],
+        default="transfer",
+        help_text="How the money in this file was paid: 'Check' for a lockbox or check-batch file.",
+    )
+
+    class Meta:
+        verbose_name = "CSV column mapping"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PayerIdentity(models.Model):
+    """Who pays for whom: an IBAN or a payer name seen on a matched line, learned from every
+    confirmed match (automatic or by a clerk), so the next payment from it finds its customer."""
+
+    class Kind(models.TextChoices):
+        IBAN = "iban", "IBAN"
+        NAME = "name", "Payer name"
+
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    value = models.CharField(max_length=140, help_text="Compact IBAN, or the name in upper case.")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payer_identities")
+    learned_from = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "payer identities"
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="payeridentity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value} -> {self.customer}"
+
+
+class MatchingRule(models.Model):
+    """A finance manager's rule, tried before the built-in matching: when a line's text (or the
+    payer's name) contains the pattern, do the action."""
+
+    class Action(models.TextChoices):
+        IGNORE = "ignore", "Ignore (not customer cash)"
+        BANK_FEES = "bank_fees", "Bank fees (ignore, booked by GL)"
+        ASSIGN_CUSTOMER = "assign_customer", "Treat as paid by this customer"
+
+    name = models.CharField(max_length=80)
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower runs first.")
+    text_contains = models.CharField(max_length=80)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE)
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(action="assign_customer") | Q(customer__isnull=False),
+                name="matchingrule_assign_needs_customer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: text contains {self.text_contains!r} -> {self.get_action_display()}"
+
+
+class CashApplicationSettings(models.Model):
+    """Thresholds of the matching engine, one row, edited by a finance manager."""
+
+    auto_apply_threshold = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.900"), help_text="Apply automatically from this confidence."
+    )
+    suggest_threshold = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.500"))
+    write_off_limit = models.DecimalField(
+        **MONEY, default=Decimal("2.00"), help_text="Short payments up to this are written off as small differences."
+    )
+    bank_charges_limit = models.DecimalField(
+        **MONEY, default=Decimal("15.00"), help_text="Short payments up to this on foreign transfers are bank charges."
+    )
+    discount_grace_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Days after the discount window a discounted payment is still accepted."
+    )
+    name_match_score = models.PositiveSmallIntegerField(default=90, help_text="Fuzzy name score (0-100) to trust.")
+    combination_max_items = models.PositiveSmallIntegerField(
+        default=14, help_text="Open items searched for a combination summing to the payment."
+    )
+
+    class Meta:
+        verbose_name = "cash application settings"
+        verbose_name_plural = "cash application settings"
+
+    def __str__(self) -> str:
+        return f"Auto-apply from {self.auto_apply_threshold}"
+
+    @classmethod
+    def current(cls) -> "CashApplicationSettings":
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class StatementUpload(models.Model):
+    """A statement file uploaded on the page and imported by a worker, with its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    bank_account = models.ForeignKey("invoicing.BankAccount", on_delete=models.PROTECT, related_name="uploads")
+    file = models.FileField(upload_to="statements/%Y/%m/")
+    file_name = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        return int(self.progress * 100 / self.total) if self.total else 0
+
+
+class ReconciliationRun(models.Model):
+    """What the nightly reconciliation found: lines newly matched, and every difference between
+    the ledger, the open items, unapplied cash and statement balances."""
+
+    ran_at = models.DateTimeField(auto_now_add=True)
+    lines_rematched = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Reconciliation {self.ran_at:%Y-%m-%d %H:%M}: {len(self.problems)} differences"

@@ -161,3 +161,53 @@ def with_pdf_flag(invoices):
     """Invoices annotated with `has_pdf`: the PDF has been rendered and stored."""
     pdfs = InvoiceDocument.objects.filter(invoice=OuterRef("pk"), kind=InvoiceDocument.Kind.PDF)
     return invoices.annotate(has_pdf=Exists(pdfs))
+
+
+# Cash application -----------------------------------------------------------------------------------
+def statement_continuity_problems() -> list[str]:
+    """Per bank account, each statement's opening balance against the previous one's closing."""
+    from .models import BankStatement
+
+    problems = []
+    for statement in (
+        BankStatement.objects.filter(continuity_difference__isnull=False)
+        .exclude(continuity_difference=0)
+        .select_related("bank_account")
+    ):
+        problems.append(
+            f"{statement.bank_account.iban}: statement {statement.statement_id or statement.pk} opens "
+            f"{statement.continuity_difference} away from the previous closing balance"
+        )
+    return problems
+
+
+def latest_reconciliation():
+    from .models import ReconciliationRun
+
+    return ReconciliationRun.objects.order_by("-ran_at", "-id").first()
+
+
+def exceptions_queue(*, status: str = ""):
+    """Statement lines a clerk must look at: suggested first (most work saved), then unmatched."""
+    from .models import StatementLine
+
+    lines = StatementLine.objects.filter(
+        status__in=[status] if status else [StatementLine.Status.SUGGESTED, StatementLine.Status.UNMATCHED]
+    ).select_related("statement__bank_account")
+    return lines.order_by("id")
+
+
+def open_items_search(*, text: str = "", customer_id: int | None = None, currency: str = "", limit: int = 20):
+    """Open items for the allocation screen: by invoice number or customer name/account."""
+    items = open_items().only(
+        "number", "due_date", "amount_open", "currency", "customer__name", "customer__account_number"
+    )
+    if customer_id:
+        items = items.filter(customer_id=customer_id)
+    if currency:
+        items = items.filter(currency=currency)
+    if text:
+        items = items.filter(
+            Q(number__icontains=text) | Q(customer__name__icontains=text) | Q(customer__account_number__iexact=text)
+        )
+    return items[:limit]

@@ -34,5 +34,6 @@ def open_items(request):
         "aging_max": max((bucket["amount"] for bucket in aging), default=0),
         "aging_total": sum(bucket["amount"] for bucket in aging),
         "currency": settings.O2C_DEFAULT_CURRENCY,
+        "reconciliation": selectors.latest_reconciliation(),
     }
     return render(request, "receivables/open_items.html", context)

@@ -10,6 +10,7 @@ NAVIGATION = [
     ("Backorders", "fulfillment:backorders", "orders.view_salesorder"),
     ("Invoices", "invoicing:list", "invoicing.view_invoice"),
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
+    ("Cash", "desk:cash_queue", "receivables.add_payment"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
     ("Customer requests", "portal_staff:change_requests", "portal.view_changerequest"),
     ("My account", "portal:home", "portal.use_portal"),

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 OPEN_ITEMS = reverse("receivables:open_items")
 HTMX = {"HX-Request": "true"}
 # session, user, the user's and its groups' permissions, the roles in the top bar, aging (one aggregate), one page
-OPEN_ITEMS_QUERIES = 7
+OPEN_ITEMS_QUERIES = 8  # + the latest nightly reconciliation
 
 
 @pytest.fixture

@@ -447,6 +447,7 @@ class Seeder:
         code, reason = BANKRUPT
         Customer.objects.filter(account_number=code).update(is_active=False, blocked_reason=reason)
         self._credit_extras()
+        self._cash_application()
         return self._stats(plans)
 
     def _credit_extras(self) -> None:
@@ -497,6 +498,71 @@ class Seeder:
         )
         credit_services.recompute_behaviour(on=self.today)
         credit_services.list_for_review(on=self.today)
+
+    def _cash_application(self) -> None:
+        """Today's bank statement through cash application: three invoices paid by reference
+        (their payers' IBANs learned), a stranger's payment for the exceptions queue, and the
+        bank's fee caught by the finance manager's rule; then the nightly reconciliation."""
+        from django.core.files.base import ContentFile
+
+        from o2c import tasks
+        from o2c.bench.cashapp import camt053_document
+        from receivables.models import CashApplicationSettings, CsvMapping, MatchingRule, StatementUpload
+
+        account = BankAccount.objects.get(iban="BE68539007547034")
+        CashApplicationSettings.objects.get_or_create(pk=1)
+        MatchingRule.objects.get_or_create(
+            name="Bank fees", defaults={"text_contains": "ACCOUNT FEE", "action": MatchingRule.Action.BANK_FEES}
+        )
+        CsvMapping.objects.get_or_create(
+            name="Main account CSV export",
+            defaults={
+                "bank_account": account,
+                "amount_column": "Amount",
+                "text_column": "Label",
+                "counterparty_name_column": "Partner Name",
+                "date_format": "%Y-%m-%d",
+            },
+        )
+        entries = [
+            {
+                "amount": invoice.amount_open,
+                "reference": f"DEMO-{invoice.pk}",
+                "remittance": f"Invoice {invoice.number}",
+                "name": invoice.customer.name,
+                "iban": f"BE{71 - n}0961234567{69 - n:02d}",
+            }
+            for n, invoice in enumerate(
+                Invoice.objects.filter(status=Invoice.Status.ISSUED, amount_open__gt=0).select_related("customer")[:3]
+            )
+        ]
+        entries += [
+            {
+                "amount": Decimal("250.00"),
+                "reference": "DEMO-UNKNOWN",
+                "name": "Stranger Trading Ltd",
+                "remittance": "Payment for order",
+            },
+            {"amount": Decimal("-7.50"), "reference": "DEMO-FEE", "name": "Our bank", "remittance": "ACCOUNT FEE"},
+        ]
+        data = camt053_document(
+            iban=account.iban,
+            currency="EUR",
+            statement_id=f"DEMO-{self.today}",
+            opening=Decimal("10000.00"),
+            on=self.today,
+            entries=entries,
+        )
+        flow.import_statement(bank_account=account, data=data, file_name="demo-statement.xml")
+        if not StatementUpload.objects.filter(file_name="demo-statement.xml").exists():
+            upload = StatementUpload(
+                bank_account=account,
+                file_name="demo-statement.xml",
+                status=StatementUpload.Status.DONE,
+                message="Imported by seed_demo.",
+            )
+            upload.file.save("demo-statement.xml", ContentFile(data), save=True)
+        tasks.nightly_cash_reconciliation()
 
     # --- master data -----------------------------------------------------------------------
     def _create_users(self) -> dict:

@@ -1,0 +1,69 @@
+"""Celery tasks that call the flow: thin, ids in, safe to run twice."""
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError, transaction
+
+from o2c import flow
+from receivables import cashapp, selectors
+from receivables.models import StatementUpload
+
+logger = logging.getLogger(__name__)
+CHUNK = 500
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def import_statement_upload(self, upload_id: int) -> None:
+    """Import an uploaded statement (one transaction: all or nothing), then match and apply its
+    new lines chunk by chunk, saving progress after each so the page's bar moves. A rerun finds
+    the statement imported and its lines matched: nothing happens twice."""
+    upload = StatementUpload.objects.select_related("bank_account").get(pk=upload_id)
+    if upload.status == StatementUpload.Status.DONE:
+        return
+    upload.status = StatementUpload.Status.RUNNING
+    upload.save(update_fields=["status"])
+    try:
+        with upload.file.open("rb") as handle:
+            data = handle.read()
+        result = flow.import_statement_lines(
+            bank_account=upload.bank_account, data=data, file_name=upload.file_name, by=upload.created_by
+        )
+    except Exception as error:  # noqa: BLE001 - the clerk sees the reason on the page
+        upload.status = StatementUpload.Status.FAILED
+        upload.message = getattr(error, "message", None) or f"The import failed: {error}"
+        upload.save(update_fields=["status", "message"])
+        return
+    line_ids = result.new_line_ids
+    upload.total = len(line_ids)
+    upload.summary = {"lines": len(line_ids), "already_imported": result.already_imported, "warnings": result.warnings}
+    upload.save(update_fields=["total", "summary"])
+    totals = {"matched": 0, "suggested": 0, "unmatched": 0, "ignored": 0}
+    for start in range(0, len(line_ids), CHUNK):
+        summary = flow.match_statement_lines(line_ids=line_ids[start : start + CHUNK], by=upload.created_by)
+        for key in totals:
+            totals[key] += getattr(summary, key)
+        upload.progress = min(start + CHUNK, len(line_ids))
+        upload.save(update_fields=["progress"])
+    upload.summary |= totals
+    upload.status = StatementUpload.Status.DONE
+    upload.progress = upload.total
+    upload.message = (
+        f"{len(line_ids)} new lines: {totals['matched']} matched, {totals['suggested']} suggested, "
+        f"{totals['unmatched']} unmatched, {totals['ignored']} ignored."
+    )
+    upload.save(update_fields=["summary", "status", "progress", "message"])
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def nightly_cash_reconciliation(self) -> int:
+    """Match open lines again (new invoices may match them), then prove the AR ledger equals the
+    open items minus unapplied cash per customer and that statements follow on from each other.
+    Differences are kept for the AR page. Returns the number of differences."""
+    summary = flow.rematch_open_lines()
+    problems = selectors.ledger_integrity_problems() + selectors.statement_continuity_problems()
+    with transaction.atomic():
+        cashapp.record_reconciliation(lines_rematched=summary.matched, problems=problems)
+    for problem in problems:
+        logger.error("Cash reconciliation: %s", problem)
+    return len(problems)

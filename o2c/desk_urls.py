@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "desk"
 urlpatterns = [
@@ -12,4 +12,10 @@ urlpatterns = [
     path("orders/<int:pk>/ship/", views.ship_order, name="ship_order"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/payment/", views.record_payment, name="record_payment"),
+    # CSV order import
+    path("orders/import/", import_views.import_upload, name="order_import_upload"),
+    path("orders/import/template.csv", import_views.import_template, name="order_import_template"),
+    path("orders/import/<int:pk>/", import_views.import_detail, name="order_import"),
+    path("orders/import/<int:pk>/confirm/", import_views.import_confirm, name="order_import_confirm"),
+    path("orders/import/<int:pk>/progress/", import_views.import_progress, name="order_import_progress"),
 ]

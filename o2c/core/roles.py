@@ -21,7 +21,14 @@ _READ_ORDERS = ["orders.view_customer", "orders.view_product", "orders.view_sale
 _READ_DOCUMENTS = ["fulfillment.view_shipment", "invoicing.view_invoice", "receivables.view_payment"]
 
 ROLES: dict[str, list[str]] = {
-    ORDER_CLERK: [*_READ_ORDERS, *_READ_DOCUMENTS, "orders.add_salesorder", "fulfillment.view_stockitem"],
+    ORDER_CLERK: [
+        *_READ_ORDERS,
+        *_READ_DOCUMENTS,
+        "orders.add_salesorder",
+        "fulfillment.view_stockitem",
+        "orders.add_customer",
+        "orders.change_customer",
+    ],
     CREDIT_MANAGER: [*_READ_ORDERS, *_READ_DOCUMENTS, "credit.view_creditprofile", "credit.decide_credit_hold"],
     WAREHOUSE: [*_READ_ORDERS, "fulfillment.view_shipment", "fulfillment.view_stockitem", "fulfillment.ship_order"],
     BILLING_CLERK: [*_READ_ORDERS, *_READ_DOCUMENTS, "invoicing.issue_invoice"],
@@ -32,6 +39,8 @@ ROLES: dict[str, list[str]] = {
         "credit.view_creditprofile",
         "receivables.view_journalentry",
         "reporting.view_reports",
+        "orders.add_salesorder",
+        "orders.override_price",
     ],
     CUSTOMER: ["portal.use_portal"],
 }
@@ -48,7 +57,9 @@ def sync_roles(apps=None) -> None:
         wanted = []
         for perm in perms:
             app_label, codename = perm.split(".")
-            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is not None:  # None: made by a later migration, which grants it itself
+                wanted.append(permission)
         group.permissions.set(wanted)
 
 

@@ -5,8 +5,8 @@ from django.db import transaction
 from django.utils import timezone
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
-from stdnum.util import clean
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
+from stdnum.util import clean
 
 from o2c.core import numbering, timeline
 

@@ -31,6 +31,12 @@ def submit_order(*, by, **order_fields) -> SalesOrder:
     """Validate and save the order, give it its number, decide credit, and reserve stock if
     approved. Raises OrderError (nothing saved) when any line or field is wrong."""
     order = orders.create_order(by=by, **order_fields)
+    return submit_draft(order=order, by=by)
+
+
+@transaction.atomic
+def submit_draft(*, order: SalesOrder, by) -> SalesOrder:
+    """Submit a saved draft: prices and terms are taken now, then credit and stock as above."""
     order = orders.submit_order(order=order, by=by)
     decision = credit.decide_order(order=order)
     if decision.outcome == CreditDecision.Outcome.APPROVED:

@@ -18,7 +18,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from o2c.core.money import round_money
 
@@ -43,7 +43,7 @@ def price_for(customer: Customer, product: Product, quantity: Decimal, on_date: 
             PriceListItem.objects.filter(price_list=price_list, product=product, min_quantity__lte=quantity)
             .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on_date))
             .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date))
-            .order_by("-min_quantity", "-valid_from", "-id")
+            .order_by("-min_quantity", F("valid_from").desc(nulls_last=True), "-id")
             .first()
         )
         if item is not None:

@@ -12,6 +12,9 @@ urlpatterns = [
     path("orders/<int:pk>/ship/", views.ship_order, name="ship_order"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/payment/", views.record_payment, name="record_payment"),
+    path("orders/<int:pk>/edit/", views.order_edit, name="order_edit"),
+    path("orders/<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<int:pk>/copy/", views.order_copy, name="order_copy"),
     # CSV order import
     path("orders/import/", import_views.import_upload, name="order_import_upload"),
     path("orders/import/template.csv", import_views.import_template, name="order_import_template"),

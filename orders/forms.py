@@ -1,7 +1,7 @@
 from django import forms
 
 from .customers import validate_tax_id
-from .models import Address, Contact, Customer
+from .models import Address, Contact, Customer, SalesOrder
 from .services import LineInput
 
 BLANK_LINES = 3
@@ -15,12 +15,21 @@ class OrderHeaderForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "customer-options", "autocomplete": "off", "autofocus": True}),
     )
     customer_po = forms.CharField(label="Customer PO", max_length=50, required=False)
+    channel = forms.ChoiceField(
+        label="Taken by",
+        choices=[(c.value, c.label) for c in SalesOrder.Channel if c in ("clerk", "phone", "email")],
+        initial=SalesOrder.Channel.CLERK,
+        required=False,
+    )
     requested_date = forms.DateField(
         label="Requested delivery date",
         required=False,
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_channel(self) -> str:
+        return self.cleaned_data.get("channel") or SalesOrder.Channel.CLERK
 
 
 def lines_from(data) -> list[LineInput]:

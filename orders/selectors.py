@@ -15,6 +15,13 @@ from .models import Contact, Customer, Product, SalesOrder
 SIMILAR_NAME = 0.6  # pg_trgm similarity; "Acme Trading BV" vs "ACME Trading B.V." is ~0.7
 
 ORDER_LIST_ORDER = ("-order_date", "-id")  # matches the salesorder_keyset index
+# the order list's sortable columns: GET sort=<key>; every order ends on the unique id (keyset)
+ORDER_SORTS = {
+    "-date": ORDER_LIST_ORDER,
+    "date": ("order_date", "id"),
+    "-total": ("-total", "-id"),
+    "total": ("total", "id"),
+}
 ZERO_QTY = Value(Decimal("0"), output_field=DecimalField(max_digits=12, decimal_places=3))
 
 
@@ -144,3 +151,16 @@ def customer_list(*, q: str = "", status: str = "", segment: str = "") -> QueryS
     if segment:
         customers = customers.filter(segment=segment)
     return customers.order_by(*CUSTOMER_LIST_ORDER)
+
+
+def orders_with_po(customer: Customer | None, po: str, *, exclude: SalesOrder | None = None) -> list[SalesOrder]:
+    """Orders of the customer already carrying this PO (not cancelled): a warning at entry."""
+    po = (po or "").strip()
+    if customer is None or not po:
+        return []
+    orders = SalesOrder.objects.filter(customer=customer, customer_po__iexact=po).exclude(
+        status=SalesOrder.Status.CANCELLED
+    )
+    if exclude is not None:
+        orders = orders.exclude(pk=exclude.pk)
+    return list(orders.only("number", "order_date", "status")[:5])

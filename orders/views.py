@@ -34,8 +34,20 @@ def order_list(request):
     """All orders, newest first, filtered by GET parameters, 50 a page (keyset)."""
     form = OrderFilterForm(request.GET)
     filters = form.filters()
-    page = keyset_page(request, selectors.order_list(**filters), order=selectors.ORDER_LIST_ORDER)
-    context = {"form": form, "page": page, "filtered": bool(filters)}
+    sort = request.GET.get("sort", "-date")
+    if sort not in selectors.ORDER_SORTS:
+        sort = "-date"
+    page = keyset_page(request, selectors.order_list(**filters), order=selectors.ORDER_SORTS[sort])
+    params = request.GET.copy()
+    params.pop("after", None)
+    sort_links = {}
+    for column in ("date", "total"):
+        params["sort"] = column if sort == f"-{column}" else f"-{column}"
+        sort_links[column] = {
+            "url": f"{request.path}?{params.urlencode()}",
+            "state": "descending" if sort == f"-{column}" else "ascending" if sort == column else "none",
+        }
+    context = {"form": form, "page": page, "filtered": bool(filters), "sort": sort, "sort_links": sort_links}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "orders/order_list.html#results", context)
     return render(request, "orders/order_list.html", context)

@@ -36,25 +36,49 @@ class Price:
 
 def price_for(customer: Customer, product: Product, quantity: Decimal, on_date: datetime.date) -> Price | None:
     """What `customer` pays per unit of `product` when ordering `quantity` on `on_date`."""
-    currency = customer.currency
-    price_list = customer.price_list if customer.price_list_id else None
-    if price_list is not None and price_list.is_active and price_list.currency == currency:
-        item = (
-            PriceListItem.objects.filter(price_list=price_list, product=product, min_quantity__lte=quantity)
-            .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on_date))
-            .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date))
-            .order_by("-min_quantity", F("valid_from").desc(nulls_last=True), "-id")
-            .first()
+    return PriceBook(customer, [product], on_date).price(product, quantity)
+
+
+class PriceBook:
+    """price_for() for many products of one order: two queries, then lookups in memory."""
+
+    def __init__(self, customer: Customer, products, on_date: datetime.date):
+        self.customer, self.currency = customer, customer.currency
+        ids = {p.pk for p in products}
+        price_list = customer.price_list if customer.price_list_id else None
+        self.price_list = (
+            price_list if price_list and price_list.is_active and price_list.currency == self.currency else None
         )
-        if item is not None:
-            breaks = f" from {item.min_quantity.normalize():f} {product.unit}" if item.min_quantity > 1 else ""
-            return Price(item.unit_price, currency, f"price list {price_list.code}{breaks}")
-    listed = ProductPrice.objects.filter(product=product, currency=currency).first()
-    if listed is not None:
-        return Price(listed.unit_price, currency, f"list price {currency}")
-    if product.unit_price is not None and product.currency == currency:
-        return Price(product.unit_price, currency, "list price")
-    return None
+        self.items: dict[int, list[PriceListItem]] = {}
+        if self.price_list is not None and ids:
+            items = (
+                PriceListItem.objects.filter(price_list=self.price_list, product_id__in=ids)
+                .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on_date))
+                .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date))
+                .order_by("-min_quantity", F("valid_from").desc(nulls_last=True), "-id")
+            )
+            for item in items:
+                self.items.setdefault(item.product_id, []).append(item)
+        self.listed = (
+            dict(
+                ProductPrice.objects.filter(product_id__in=ids, currency=self.currency).values_list(
+                    "product_id", "unit_price"
+                )
+            )
+            if ids
+            else {}
+        )
+
+    def price(self, product: Product, quantity: Decimal) -> Price | None:
+        for item in self.items.get(product.pk, []):  # best break first
+            if item.min_quantity <= quantity:
+                breaks = f" from {item.min_quantity.normalize():f} {product.unit}" if item.min_quantity > 1 else ""
+                return Price(item.unit_price, self.currency, f"price list {self.price_list.code}{breaks}")
+        if product.pk in self.listed:
+            return Price(self.listed[product.pk], self.currency, f"list price {self.currency}")
+        if product.unit_price is not None and product.currency == self.currency:
+            return Price(product.unit_price, self.currency, "list price")
+        return None
 
 
 def discounted_unit_price(list_price: Decimal, discount_percent: Decimal, currency: str) -> Decimal:

@@ -14,7 +14,7 @@ from o2c.core.errors import DomainError
 from o2c.core.money import line_amounts
 
 from .models import Address, Customer, Product, SalesOrder, SalesOrderLine
-from .pricing import discount_limit_for, discounted_unit_price, price_for
+from .pricing import PriceBook, discount_limit_for, discounted_unit_price
 
 
 class OrderError(DomainError):
@@ -60,6 +60,7 @@ ALLOWED_MOVES = {
     Status.CREDIT_HOLD: {Status.APPROVED, Status.REJECTED, Status.CANCELLED},
     Status.APPROVED: {Status.COMPLETED, Status.CREDIT_HOLD},
 }
+ZERO = Decimal("0")
 ZERO_QTY = Value(Decimal("0"), output_field=DecimalField(max_digits=12, decimal_places=3))
 
 
@@ -115,7 +116,9 @@ def price_lines(
         products = products_by_sku({line.sku.strip() for line in lines if line.sku.strip()})
     currency = customer.currency if customer else "EUR"
     may_override = bool(by is not None and getattr(by, "has_perm", None) and by.has_perm("orders.override_price"))
-    discount_limit = discount_limit_for(by)
+    discount_limit = discount_limit_for(by) if any(str(line.discount_percent).strip() for line in lines) else ZERO
+    ordered = [products[sku] for sku in {line.sku.strip() for line in lines} if sku in products]
+    book = PriceBook(customer, [p for p in ordered if p.is_active], on_date) if customer else None
     priced, problems = [], []
     for index, line in enumerate(lines, start=1):
         where = f"line {index}"
@@ -135,7 +138,7 @@ def price_lines(
         elif not product.is_active:
             line_problems.append((where, "product", f"{sku} is no longer sold (inactive)"))
         elif customer is not None and quantity is not None and quantity > 0:
-            price = price_for(customer, product, quantity, on_date)
+            price = book.price(product, quantity)
             available = getattr(product, "available", None)
             if (
                 product.is_stock_tracked
@@ -343,6 +346,7 @@ def _reprice_for_submit(order: SalesOrder) -> None:
     problems = check_customer(customer, customer.account_number) + check_ship_to(customer, order.ship_to)
     changed = False
     lines = list(order.lines.select_related("product"))
+    book = PriceBook(customer, [line.product for line in lines], today)
     for line in lines:
         where = f"line {line.line_number}"
         if not line.product.is_active:
@@ -350,7 +354,7 @@ def _reprice_for_submit(order: SalesOrder) -> None:
             continue
         if line.price_source == "override":
             continue
-        price = price_for(customer, line.product, line.quantity, today)
+        price = book.price(line.product, line.quantity)
         if price is None:
             problems.append((where, "price", f"{line.product.sku} has no price in {customer.currency}"))
             continue

@@ -129,6 +129,8 @@ def _customer_form(request, customer: Customer):
         return render(request, "orders/customer_form.html", context)
     valid = all([form.is_valid(), addresses.is_valid(), contacts.is_valid()])
     if request.POST.get("action") == "validate":
+        for name in [n for n in form.errors if n != "__all__" and not str(form.data.get(n, "")).strip()]:
+            del form.errors[name]  # a field not filled in yet is not marked while the clerk types
         return render(request, "orders/customer_form.html#fields", context, status=200 if valid else 422)
     if valid and duplicates and request.POST.get("confirm_not_duplicate") != "1":
         context["duplicate_error"] = "Tick the box to confirm this is a different customer, or open the existing one."

@@ -103,13 +103,14 @@ def test_clerk_creates_a_customer_with_address_and_contact(client, clerk):
 def test_inline_validation_names_the_field_and_saves_nothing(client, clerk):
     response = client.post(
         reverse("orders:customer_new"),
-        customer_post(tax_id="BE0403019262", action="validate"),
+        customer_post(tax_id="BE0403019262", address_line="", action="validate"),
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 422
     page = response.content.decode()
     assert 'id="customer-fields"' in page and "<html" not in page  # only the fields partial
     assert "Tax id: &#x27;BE0403019262&#x27; is not a valid Belgian VAT number" in page
+    assert "This field is required" not in page  # a field not typed in yet is not marked
     assert Customer.objects.count() == 0
 
 

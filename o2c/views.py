@@ -127,7 +127,13 @@ def _order_entry(request, *, draft: SalesOrder | None):
         lines = lines_from(request.POST)
     elif draft is not None:
         lines = [
-            LineInput(line.product.sku, f"{line.quantity.normalize():f}")
+            LineInput(
+                line.product.sku,
+                f"{line.quantity.normalize():f}",
+                unit_price=line.list_price if line.price_source == "override" else "",
+                discount_percent=f"{line.discount_percent.normalize():f}" if line.discount_percent else "",
+                override_reason=line.override_reason,
+            )
             for line in draft.lines.select_related("product")
         ]
     else:
@@ -164,7 +170,7 @@ def _order_entry(request, *, draft: SalesOrder | None):
         "form": form,
         "draft": draft,
         "form_url": reverse("desk:order_edit", args=[draft.pk]) if draft else reverse("desk:order_new"),
-        **_order_preview(account, lines, problems),
+        **_order_preview(account, lines, problems, by=request.user),
         "ship_to_id": str(ship_to_id),
         "addresses": list(customer.addresses.filter(kind=Address.Kind.SHIPPING)) if customer else [],
         "po_orders": order_selectors.orders_with_po(customer, form.data.get("customer_po", ""), exclude=draft)
@@ -208,14 +214,14 @@ def _save_entry(request, draft, customer, action, lines, fields, ship_to) -> Sal
         return flow.submit_draft(order=order, by=request.user) if action == "submit" else order
 
 
-def _order_preview(customer_account: str, lines: list[LineInput], submit_problems: list) -> dict:
+def _order_preview(customer_account: str, lines: list[LineInput], submit_problems: list, by=None) -> dict:
     customer = Customer.objects.filter(account_number=customer_account.strip()).first() if customer_account else None
     typed = [line for line in lines if line.sku.strip()]
-    priced, problems = price_lines(customer=customer, lines=typed) if typed else ([], [])
-    priced_by_sku = {p.product.sku: p for p in priced if p}
-    available = fulfillment.available_by_product([p.product.pk for p in priced_by_sku.values()])
-    # Problems from submit name lines among the typed ones; map them back to the rows shown.
+    priced, problems = price_lines(customer=customer, lines=typed, by=by) if typed else ([], [])
     row_of_typed = [index for index, line in enumerate(lines) if line.sku.strip()]
+    priced_by_row = {row_of_typed[i]: p for i, p in enumerate(priced) if p}
+    available = fulfillment.available_by_product(list({p.product.pk for p in priced_by_row.values()}))
+    # Problems from submit name lines among the typed ones; map them back to the rows shown.
     errors: dict[int, dict[str, str]] = {}
     for where, field, text in submit_problems or problems:
         if where.startswith("line "):
@@ -223,13 +229,16 @@ def _order_preview(customer_account: str, lines: list[LineInput], submit_problem
             errors.setdefault(row, {})[field] = text
     rows = []
     for index, line in enumerate(lines):
-        p = priced_by_sku.get(line.sku.strip())
+        p = priced_by_row.get(index)
         stock = available.get(p.product.pk) if p else None
         rows.append(
             {
                 "index": index,
                 "sku": line.sku,
                 "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "discount_percent": line.discount_percent,
+                "override_reason": line.override_reason,
                 "priced": p,
                 "errors": errors.get(index, {}),
                 "available": stock,

@@ -35,7 +35,19 @@ class OrderHeaderForm(forms.Form):
 def lines_from(data) -> list[LineInput]:
     """The typed lines of the order form, in order (two parallel lists: sku and quantity)."""
     skus, quantities = data.getlist("sku"), data.getlist("quantity")
-    lines = [LineInput(sku, quantity) for sku, quantity in zip(skus, quantities, strict=False)]
+    prices, discounts, reasons = (
+        data.getlist("unit_price"),
+        data.getlist("discount_percent"),
+        data.getlist("override_reason"),
+    )
+
+    def nth(values: list[str], index: int) -> str:
+        return values[index] if index < len(values) else ""
+
+    lines = [
+        LineInput(sku, quantity, nth(prices, i), nth(discounts, i), nth(reasons, i))
+        for i, (sku, quantity) in enumerate(zip(skus, quantities, strict=False))
+    ]
     return lines or [LineInput("", "1") for _ in range(BLANK_LINES)]
 
 

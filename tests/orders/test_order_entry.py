@@ -140,3 +140,29 @@ def test_order_list_sorts_by_total_in_constant_queries(client, clerk, shop):
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(few) == len(many)
+
+
+def test_order_page_takes_a_discount_and_names_the_line_when_it_is_too_big(client, clerk, shop):
+    from django.contrib.auth.models import Group
+
+    from o2c.core import roles
+    from orders.models import DiscountLimit
+
+    DiscountLimit.objects.create(group=Group.objects.get(name=roles.ORDER_CLERK), max_percent=Decimal("5"))
+    lines = {"sku": ["W-1", "W-2"], "quantity": ["2", "1"], "unit_price": ["", ""], "discount_percent": ["", "20"], "override_reason": ["", ""]}  # fmt: skip
+    refused = client.post(NEW, entry(action="submit", **lines)).content.decode()
+    assert "Line 2, discount: 20% is above your limit of 5%; a manager must give it" in refused
+    assert SalesOrder.objects.count() == 0
+    lines["discount_percent"] = ["", "5"]
+    client.post(NEW, entry(action="submit", **lines))
+    line = SalesOrder.objects.get().lines.get(line_number=2)
+    assert (line.discount_percent, line.unit_price) == (Decimal("5"), Decimal("3.80"))
+
+
+def test_a_product_that_is_not_backordered_cannot_be_ordered_beyond_stock(clerk, shop):
+    from orders.models import Product
+
+    Product.objects.filter(sku="W-2").update(allow_backorder=False)
+    with pytest.raises(flow.orders.OrderError) as refused:
+        flow.submit_order(by=clerk, customer_account="C-1", lines=[LineInput("W-1", "500"), LineInput("W-2", "101")])
+    assert refused.value.problems == [("line 2", "quantity", "only 100 of W-2 available and it is not backordered")]

@@ -21,4 +21,5 @@ urlpatterns = [
     path("orders/import/<int:pk>/", import_views.import_detail, name="order_import"),
     path("orders/import/<int:pk>/confirm/", import_views.import_confirm, name="order_import_confirm"),
     path("orders/import/<int:pk>/progress/", import_views.import_progress, name="order_import_progress"),
+    path("orders/import/<int:pk>/report.csv", import_views.import_report_csv, name="order_import_report"),
 ]

@@ -2,6 +2,9 @@
 clerk confirms (good orders only when some are bad) -> import (here for a small file, in a
 Celery worker with a polled progress bar for a big one) -> report."""
 
+import csv
+import io
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -141,3 +144,28 @@ def import_progress(request, pk: int):
     if order_import.status == OrderImport.Status.DONE and request.htmx:
         return HttpResponseClientRedirect(reverse("desk:order_import", args=[pk]))
     return render(request, "o2c/order_import_detail.html#progress", {"imp": order_import})
+
+
+@roles.permission_required("orders.add_salesorder")
+def import_report_csv(request, pk: int):
+    """The report as a CSV to send back to whoever made the file: one row per order key, with
+    its lines, what happened and why."""
+    order_import = _import_of(request, pk)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["order_key", "lines", "outcome", "order_number", "problems"])
+    by_key: dict[str, list[str]] = {}
+    for line, column, reason, key in order_import.problems:
+        by_key.setdefault(key, []).append(f"line {line}, {column}: {reason}")
+    for key, problems in by_key.items():
+        writer.writerow([key, "", "skipped: problems in the file", "", "; ".join(problems)])
+    for result in order_import.results:
+        if "key" not in result:
+            continue
+        reasons = "; ".join(f"{where}, {field}: {text}" for where, field, text in result.get("reasons", []))
+        outcome = "refused at import" if result["outcome"] == "failed" else result["outcome"]
+        lines = " ".join(str(n) for n in result["lines"])
+        writer.writerow([result["key"], lines, outcome, result.get("number") or "", reasons])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="order-import-{order_import.pk}-report.csv"'
+    return response

@@ -77,6 +77,7 @@ def upload(client, data: bytes, name: str = "orders.csv"):
 BAD = {7: ("sku", "NOPE-1"), 300: ("quantity", "two"), 998: ("customer_account", "IMP999")}
 
 
+@pytest.mark.slow  # about a minute: 997 orders through the flow
 @pytest.mark.django_db
 def test_thousand_orders_three_bad_rows_imports_the_good_ones_only_when_chosen(client, clerk, catalogue, settings):
     settings.O2C_IMPORT_INLINE_MAX_ORDERS = 5000  # this test imports in the request; the worker test below does not
@@ -137,6 +138,17 @@ def test_thousand_orders_three_bad_rows_imports_the_good_ones_only_when_chosen(c
     assert "997 orders imported" in report
     assert "3 skipped for problems in the file" in report
     assert two_lines.number in report
+
+    report_csv = client.get(reverse("desk:order_import_report", args=[order_import.pk])).content.decode()
+    rows = list(csv.DictReader(io.StringIO(report_csv)))
+    assert len(rows) == 1000
+    skipped = {row["order_key"]: row["problems"] for row in rows if row["outcome"].startswith("skipped")}
+    assert skipped == {
+        "K0007": f"line {bad_lines[7]}, sku: unknown product 'NOPE-1'",
+        "K0300": f"line {bad_lines[300]}, quantity: 'two' is not a number",
+        "K0998": f"line {bad_lines[998]}, customer_account: no customer with account number 'IMP999'",
+    }
+    assert {row["outcome"] for row in rows} == {"approved", "skipped: problems in the file"}
 
     # running the import again (a re-delivered task) changes nothing
     assert flow.import_orders(order_import_id=order_import.pk) is None

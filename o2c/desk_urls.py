@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import cash_views, views
+from . import cash_views, import_views, views
 
 app_name = "desk"
 urlpatterns = [
@@ -27,4 +27,14 @@ urlpatterns = [
     path("cash/upload/", cash_views.statement_upload, name="statement_upload"),
     path("cash/uploads/<int:pk>/", cash_views.statement_upload_status, name="statement_upload_status"),
     path("cash/payments/new/", cash_views.manual_payment, name="manual_payment"),
+    path("orders/<int:pk>/edit/", views.order_edit, name="order_edit"),
+    path("orders/<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<int:pk>/copy/", views.order_copy, name="order_copy"),
+    # CSV order import
+    path("orders/import/", import_views.import_upload, name="order_import_upload"),
+    path("orders/import/template.csv", import_views.import_template, name="order_import_template"),
+    path("orders/import/<int:pk>/", import_views.import_detail, name="order_import"),
+    path("orders/import/<int:pk>/confirm/", import_views.import_confirm, name="order_import_confirm"),
+    path("orders/import/<int:pk>/progress/", import_views.import_progress, name="order_import_progress"),
+    path("orders/import/<int:pk>/report.csv", import_views.import_report_csv, name="order_import_report"),
 ]

@@ -21,8 +21,10 @@ from invoicing import services as invoicing
 from invoicing import tasks as invoicing_tasks
 from invoicing.models import Invoice, InvoiceLine
 from o2c.core import timeline
+from o2c.core.errors import DomainError
+from orders import imports as order_imports
 from orders import services as orders
-from orders.models import Customer, PaymentTerms, SalesOrder
+from orders.models import Customer, OrderImport, PaymentTerms, SalesOrder
 from receivables import cashapp
 from receivables import services as receivables
 from receivables.models import Payment, StatementLine
@@ -36,6 +38,12 @@ def submit_order(*, by, **order_fields) -> SalesOrder:
     """Validate and save the order, give it its number, decide credit, and reserve stock if
     approved. Raises OrderError (nothing saved) when any line or field is wrong."""
     order = orders.create_order(by=by, **order_fields)
+    return submit_draft(order=order, by=by)
+
+
+@transaction.atomic
+def submit_draft(*, order: SalesOrder, by) -> SalesOrder:
+    """Submit a saved draft: prices and terms are taken now, then credit and stock as above."""
     order = orders.submit_order(order=order, by=by)
     decision = credit.decide_order(order=order)
     if decision.outcome == CreditDecision.Outcome.APPROVED:
@@ -569,3 +577,59 @@ def match_statement_lines(*, line_ids: list[int], by=None):
     summary = cashapp.match_and_apply(line_ids=line_ids, by=by)
     _after_cash(summary, by=by)
     return summary
+
+
+# 10. CSV order import: each good order of a confirmed file goes through submit_order ------------
+def import_orders(*, order_import_id: int) -> OrderImport | None:
+    """Import the good orders of a confirmed file. NOT one transaction: each order is its own
+    (submit_order), so an order is saved whole or not at all and one failure stops no other.
+    Safe to run twice: orders already saved for this file are found by their key and skipped
+    (a unique constraint backs it). Returns None when the import is not waiting to run."""
+    order_import = order_imports.start_import(order_import_id=order_import_id)
+    if order_import is None:
+        return None
+    order_imports.reset_counters(order_import_id=order_import_id)
+    sheet = order_imports.read_csv(order_import.content.encode())
+    planned, _ = order_imports.group_orders(sheet)
+    bad_keys = {problem[3] for problem in order_import.problems}
+    done = {o.import_key: o for o in SalesOrder.objects.filter(order_import_id=order_import_id)}
+    by = order_import.created_by
+    results = []
+    for key, plan in planned.items():
+        if key in bad_keys:
+            continue
+        order = done.get(key)
+        if order is None:
+            try:
+                order = _import_one(order_import, plan, by)
+            except DomainError as error:
+                results.append({"key": key, "lines": plan.lines, "outcome": "failed", "reasons": error.problems or [
+                    ["order", "", error.message]
+                ]})  # fmt: skip
+                order_imports.record_progress(order_import_id=order_import_id, imported=0, failed=1)
+                continue
+        results.append({"key": key, "lines": plan.lines, "outcome": order.status, "order_id": order.pk,
+                        "number": order.number, "total": str(order.total), "currency": order.currency})  # fmt: skip
+        order_imports.record_progress(order_import_id=order_import_id, imported=1, failed=0)
+    return order_imports.finish_import(order_import_id=order_import_id, results=results)
+
+
+def _import_one(order_import: OrderImport, plan, by) -> SalesOrder:
+    fields = plan.fields
+    customer = Customer.objects.filter(account_number=fields.get("customer_account", "")).first()
+    ship_to = None
+    if fields.get("ship_to") and customer is not None:
+        ship_to = customer.addresses.filter(kind="shipping", label__iexact=fields["ship_to"]).first()
+    requested = order_imports.parse_date(fields["requested_date"]) if fields.get("requested_date") else None
+    return submit_order(
+        by=by,
+        customer_account=fields.get("customer_account", ""),
+        lines=plan.line_inputs,
+        channel=SalesOrder.Channel.CSV,
+        customer_po=fields.get("customer_po", "")[:50],
+        requested_date=requested,
+        notes=fields.get("notes", ""),
+        ship_to=ship_to,
+        order_import=order_import,
+        import_key=plan.key,
+    )

@@ -67,3 +67,9 @@ def nightly_cash_reconciliation(self) -> int:
     for problem in problems:
         logger.error("Cash reconciliation: %s", problem)
     return len(problems)
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def import_orders(self, order_import_id: int) -> None:
+    """Import a confirmed CSV file's good orders; a re-delivered task skips the saved ones."""
+    flow.import_orders(order_import_id=order_import_id)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,12 +23,14 @@ from fulfillment import services as fulfillment_services
 from fulfillment import views as fulfillment_views
 from fulfillment.forms import ProofOfDeliveryForm, ReceiveForm, ShipForm, line_deliveries
 from fulfillment.models import ExpectedReceipt, ReturnAuthorisation, Shipment, Warehouse
-from invoicing.models import Invoice
+from invoicing.models import Invoice, InvoiceLine
 from o2c import flow
 from o2c.core import roles, timeline
 from o2c.core.errors import DomainError
+from orders import selectors as order_selectors
+from orders import services as order_services
 from orders.forms import OrderHeaderForm, lines_from, without_blank_lines
-from orders.models import Customer, Product, SalesOrder
+from orders.models import Address, Customer, Product, SalesOrder
 from orders.services import LineInput, check_customer, price_lines
 from receivables.forms import PaymentForm
 from receivables.models import Allocation
@@ -106,11 +109,42 @@ def home(request):
 # Order entry -----------------------------------------------------------------------------------
 @roles.permission_required("orders.add_salesorder")
 def order_new(request):
-    """One page: header, lines added and removed inline, live totals and stock, then submit.
-    A refused order comes back with every problem beside its field and nothing saved."""
+    """One page: header, lines added and removed inline, live totals and stock, then submit
+    (or save as a draft). A refused order comes back with every problem beside its field and
+    nothing saved."""
+    return _order_entry(request, draft=None)
+
+
+@roles.permission_required("orders.add_salesorder")
+def order_edit(request, pk: int):
+    """The same page for a saved draft: change it, save it again, or submit it."""
+    draft = get_object_or_404(SalesOrder.objects.select_related("customer"), pk=pk)
+    if draft.status != SalesOrder.Status.DRAFT:
+        messages.error(request, f"Order {draft} is {draft.get_status_display().lower()}; only drafts can be edited.")
+        return redirect("desk:order_detail", pk=pk)
+    return _order_entry(request, draft=draft)
+
+
+def _order_entry(request, *, draft: SalesOrder | None):
     data = request.POST if request.method == "POST" else None
-    form = OrderHeaderForm(data)
-    lines = lines_from(request.POST) if data else lines_from(request.GET)
+    form = OrderHeaderForm(data, initial=_draft_initial(draft) if draft else None)
+    if draft is not None:
+        form.fields["customer_account"].disabled = True  # a draft keeps its customer
+    if data:
+        lines = lines_from(request.POST)
+    elif draft is not None:
+        lines = [
+            LineInput(
+                line.product.sku,
+                f"{line.quantity.normalize():f}",
+                unit_price=line.list_price if line.price_source == "override" else "",
+                discount_percent=f"{line.discount_percent.normalize():f}" if line.discount_percent else "",
+                override_reason=line.override_reason,
+            )
+            for line in draft.lines.select_related("product")
+        ]
+    else:
+        lines = lines_from(request.GET)
     action = request.POST.get("action", "")
     if action == "add":
         lines.append(LineInput("", "1"))
@@ -118,33 +152,83 @@ def order_new(request):
         index = int(action.split(":")[1]) if action.split(":")[1].isdigit() else -1
         if 0 <= index < len(lines):
             del lines[index]
+    account = draft.customer.account_number if draft else form.data.get("customer_account", "")
+    customer = Customer.objects.filter(account_number=account.strip()).first() if account else None
+    ship_to_id = (request.POST.get("ship_to") if data else (draft.ship_to_id if draft else "")) or ""
     problems = []
-    if action == "submit":
+    if action in ("submit", "draft"):
         if form.is_valid():
+            fields = {name: value for name, value in form.cleaned_data.items() if name != "customer_account"}
+            ship_to = _ship_to(customer, ship_to_id)
             try:
-                order = flow.submit_order(by=request.user, lines=without_blank_lines(lines), **form.cleaned_data)
+                order = _save_entry(request, draft, customer, action, without_blank_lines(lines), fields, ship_to)
             except DomainError as error:
                 problems = error.problems
                 messages.error(request, error.message + " Fix the fields marked below.")
             else:
-                _tell_credit_outcome(request, order)
+                if action == "draft":
+                    messages.success(request, f"Draft saved ({order}); nothing is reserved until it is submitted.")
+                else:
+                    _tell_credit_outcome(request, order)
                 return redirect("desk:order_detail", pk=order.pk)
         else:
             messages.error(request, "The order was not saved. Fix the fields marked below.")
-    context = {"form": form, **_order_preview(form.data.get("customer_account", ""), lines, problems)}
-    if request.htmx and action != "submit":
+    context = {
+        "form": form,
+        "draft": draft,
+        "form_url": reverse("desk:order_edit", args=[draft.pk]) if draft else reverse("desk:order_new"),
+        **_order_preview(account, lines, problems, by=request.user),
+        "ship_to_id": str(ship_to_id),
+        "addresses": list(customer.addresses.filter(kind=Address.Kind.SHIPPING)) if customer else [],
+        "po_orders": order_selectors.orders_with_po(customer, form.data.get("customer_po", ""), exclude=draft)
+        if customer and data
+        else [],
+        "ship_to_problems": [text for where, field, text in problems if field == "ship_to"],
+    }
+    if request.htmx and action not in ("submit", "draft"):
         return render(request, "o2c/order_new.html#lines", context)
     return render(request, "o2c/order_new.html", context)
 
 
-def _order_preview(customer_account: str, lines: list[LineInput], submit_problems: list) -> dict:
+def _draft_initial(draft: SalesOrder) -> dict:
+    return {
+        "customer_account": draft.customer.account_number,
+        "customer_po": draft.customer_po,
+        "requested_date": draft.requested_date,
+        "notes": draft.notes,
+        "channel": draft.channel,
+    }
+
+
+def _ship_to(customer, ship_to_id: str):
+    if not customer or not str(ship_to_id).isdigit():
+        return None
+    return customer.addresses.filter(pk=int(ship_to_id)).first()
+
+
+def _save_entry(request, draft, customer, action, lines, fields, ship_to) -> SalesOrder:
+    """Create or update the draft; on submit, move it on through the flow in the same step."""
+    account = customer.account_number if customer else request.POST.get("customer_account", "")
+    if draft is None and action == "submit":
+        return flow.submit_order(by=request.user, customer_account=account, lines=lines, ship_to=ship_to, **fields)
+    channel = fields.pop("channel", SalesOrder.Channel.CLERK)
+    if draft is None:
+        return order_services.create_order(
+            by=request.user, customer_account=account, lines=lines, ship_to=ship_to, channel=channel, **fields
+        )
+    with transaction.atomic():
+        order = order_services.update_draft(order=draft, by=request.user, lines=lines, ship_to=ship_to, **fields)
+        return flow.submit_draft(order=order, by=request.user) if action == "submit" else order
+
+
+def _order_preview(customer_account: str, lines: list[LineInput], submit_problems: list, by=None) -> dict:
     customer = Customer.objects.filter(account_number=customer_account.strip()).first() if customer_account else None
     typed = [line for line in lines if line.sku.strip()]
-    priced, problems = price_lines(customer=customer, lines=typed) if typed else ([], [])
-    priced_by_sku = {p.product.sku: p for p in priced if p}
-    available = fulfillment.available_by_product([p.product.pk for p in priced_by_sku.values()])
-    # Problems from submit name lines among the typed ones; map them back to the rows shown.
+    priced, problems = price_lines(customer=customer, lines=typed, by=by) if typed else ([], [])
     row_of_typed = [index for index, line in enumerate(lines) if line.sku.strip()]
+    priced_by_row = {row_of_typed[i]: p for i, p in enumerate(priced) if p}
+    available = fulfillment.available_by_product(list({p.product.pk for p in priced_by_row.values()}))
+    # Problems from submit name lines among the typed ones; map them back to the rows shown.
     errors: dict[int, dict[str, str]] = {}
     for where, field, text in submit_problems or problems:
         if where.startswith("line "):
@@ -152,13 +236,16 @@ def _order_preview(customer_account: str, lines: list[LineInput], submit_problem
             errors.setdefault(row, {})[field] = text
     rows = []
     for index, line in enumerate(lines):
-        p = priced_by_sku.get(line.sku.strip())
+        p = priced_by_row.get(index)
         stock = available.get(p.product.pk) if p else None
         rows.append(
             {
                 "index": index,
                 "sku": line.sku,
                 "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "discount_percent": line.discount_percent,
+                "override_reason": line.override_reason,
                 "priced": p,
                 "errors": errors.get(index, {}),
                 "available": stock,
@@ -199,7 +286,12 @@ def _tell_credit_outcome(request, order: SalesOrder) -> None:
 # The order page: every stage of one order ------------------------------------------------------
 @roles.permission_required("orders.view_salesorder")
 def order_detail(request, pk: int):
-    order = get_object_or_404(SalesOrder.objects.select_related("customer", "created_by"), pk=pk)
+    order = get_object_or_404(
+        SalesOrder.objects.select_related(
+            "customer", "created_by", "ship_to", "payment_terms", "copied_from", "order_import"
+        ),
+        pk=pk,
+    )
     return render(request, "o2c/order_detail.html", _order_context(order, request.user))
 
 
@@ -209,9 +301,26 @@ def _order_context(order: SalesOrder, user, **extra) -> dict:
     reserved = fulfillment.reserved_quantities(order)
     invoices = list(order.invoices.exclude(status=Invoice.Status.DRAFT).prefetch_related("documents"))
     allocations = Allocation.objects.filter(invoice__in=invoices).select_related("payment", "invoice")
+    invoiced_lines = (  # one query whether or not there are invoices: the page's count stays constant
+        InvoiceLine.objects.filter(order_line__order=order, invoice__kind=Invoice.Kind.INVOICE)
+        .exclude(invoice__status=Invoice.Status.DRAFT)
+        .values_list("order_line_id", "invoice_id", "quantity", "net_amount", "tax_amount")
+    )
+    paid_share = {i.pk: (i.amount_paid / i.total if i.total else Decimal("0")) for i in invoices}
+    invoiced_qty: dict[int, Decimal] = {}
+    paid_amount: dict[int, Decimal] = {}
+    for line_id, invoice_id, quantity, net, tax in invoiced_lines:
+        invoiced_qty[line_id] = invoiced_qty.get(line_id, Decimal("0")) + quantity
+        paid_amount[line_id] = paid_amount.get(line_id, Decimal("0")) + (net + tax) * paid_share.get(invoice_id, 0)
     for line in lines:
         line.shipped = shipped.get(line.pk, Decimal("0"))
         line.reserved = reserved.get(line.pk, Decimal("0"))
+        line.invoiced = invoiced_qty.get(line.pk, Decimal("0"))
+        line.progress = [
+            ("Shipped", _percent(line.shipped, line.quantity)),
+            ("Invoiced", _percent(line.invoiced, line.quantity)),
+            ("Paid", _percent(paid_amount.get(line.pk, Decimal("0")), line.total)),
+        ]
     total_quantity = sum((line.quantity for line in lines), Decimal("0")) or Decimal("1")
     invoiced = sum((i.total for i in invoices), Decimal("0"))
     paid = sum((i.amount_paid for i in invoices), Decimal("0"))
@@ -237,6 +346,10 @@ def _order_context(order: SalesOrder, user, **extra) -> dict:
         ),
         "decision_form": extra.get("decision_form") or HoldDecisionForm(),
         "credit": credit_selectors.credit_panel(order) if user.has_perm("credit.view_creditprofile") else None,
+        "can_edit": user.has_perm("orders.add_salesorder") and order.status == SalesOrder.Status.DRAFT,
+        "can_cancel": user.has_perm("orders.add_salesorder")
+        and order.status in (SalesOrder.Status.DRAFT, SalesOrder.Status.CREDIT_HOLD),
+        "can_copy": user.has_perm("orders.add_salesorder"),
     }
 
 
@@ -543,3 +656,33 @@ def record_payment(request, pk: int):
     if request.htmx:
         return render(request, "o2c/invoice_detail.html#payment_form", context)
     return render(request, "o2c/invoice_detail.html", context, status=422)
+
+
+# Draft orders: cancel with a reason, copy into a new draft ---------------------------------------
+@roles.permission_required("orders.add_salesorder")
+def order_cancel(request, pk: int):
+    order = get_object_or_404(SalesOrder, pk=pk)
+    if request.method != "POST":
+        return redirect("desk:order_detail", pk=pk)
+    try:
+        order = order_services.cancel_order(order=order, reason=request.POST.get("reason", ""), by=request.user)
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Order {order} cancelled.")
+    return _back(request, pk)
+
+
+@roles.permission_required("orders.add_salesorder")
+def order_copy(request, pk: int):
+    """Reorder: a new draft with the same customer, ship-to and lines, priced today."""
+    order = get_object_or_404(SalesOrder, pk=pk)
+    if request.method != "POST":
+        return redirect("desk:order_detail", pk=pk)
+    try:
+        copy = order_services.copy_order(order=order, by=request.user)
+    except DomainError as error:
+        messages.error(request, f"The order could not be copied. {error}")
+        return _back(request, pk)
+    messages.success(request, f"New draft {copy} copied from {order}: check it and submit.")
+    return redirect("desk:order_edit", pk=copy.pk)

@@ -2,7 +2,20 @@ from django.contrib import admin
 
 from o2c.core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin, without_save_buttons
 
-from .models import Customer, PaymentTerms, Product, SalesOrder, SalesOrderLine
+from .models import (
+    Address,
+    Contact,
+    Customer,
+    DiscountLimit,
+    OrderImport,
+    PaymentTerms,
+    PriceList,
+    PriceListItem,
+    Product,
+    ProductPrice,
+    SalesOrder,
+    SalesOrderLine,
+)
 
 
 @admin.register(PaymentTerms)
@@ -11,8 +24,22 @@ class PaymentTermsAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
+class AddressInline(admin.TabularInline):
+    model = Address
+    extra = 0
+    fields = ["kind", "label", "name", "address_line", "postal_code", "city", "country", "is_default"]
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+    fields = ["role", "name", "email", "phone"]
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    inlines = [AddressInline, ContactInline]
+    autocomplete_fields = ["parent", "price_list"]
     list_display = ["account_number", "name", "city", "country", "currency", "payment_terms", "is_active", "created_at"]
     list_filter = ["is_active", "country", "currency", "payment_terms"]
     list_select_related = ["payment_terms"]
@@ -23,13 +50,20 @@ class CustomerAdmin(admin.ModelAdmin):
         (None, {"fields": ["account_number", "name", "tax_id", "is_active", "blocked_reason"]}),
         ("Contact", {"fields": ["email", "phone"]}),
         ("Address", {"fields": ["address_line", "postal_code", "city", "country"]}),
-        ("Billing", {"fields": ["currency", "payment_terms"]}),
+        ("Billing", {"fields": ["currency", "language", "payment_terms", "price_list", "tax_treatment"]}),
+        ("Group", {"fields": ["segment", "parent"]}),
         ("Record", {"fields": ["created_at"]}),
     ]
 
 
+class ProductPriceInline(admin.TabularInline):
+    model = ProductPrice
+    extra = 0
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    inlines = [ProductPriceInline]
     list_display = ["sku", "name", "unit", "unit_price", "currency", "tax_rate", "is_stock_tracked", "is_active"]
     list_filter = ["is_active", "is_stock_tracked", "tax_rate", "unit", "currency"]
     search_fields = ["sku", "name"]
@@ -101,3 +135,71 @@ class SalesOrderLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["tax_rate", "order__status"]
     list_select_related = ["order", "product"]
     search_fields = ["order__number", "product__sku", "description"]
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    list_display = ["customer", "kind", "label", "city", "country", "is_default"]
+    list_filter = ["kind", "country"]
+    list_select_related = ["customer"]
+    search_fields = ["label", "city", "customer__name", "customer__account_number"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["customer", "role", "name", "email", "phone"]
+    list_filter = ["role"]
+    list_select_related = ["customer"]
+    search_fields = ["name", "email", "customer__name", "customer__account_number"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(ProductPrice)
+class ProductPriceAdmin(admin.ModelAdmin):
+    list_display = ["product", "currency", "unit_price"]
+    list_filter = ["currency"]
+    list_select_related = ["product"]
+    search_fields = ["product__sku", "product__name"]
+    autocomplete_fields = ["product"]
+
+
+class PriceListItemInline(admin.TabularInline):
+    model = PriceListItem
+    extra = 0
+    autocomplete_fields = ["product"]
+    fields = ["product", "min_quantity", "unit_price", "valid_from", "valid_to"]
+
+
+@admin.register(PriceList)
+class PriceListAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "currency", "is_active"]
+    list_filter = ["is_active", "currency"]
+    search_fields = ["code", "name"]
+    inlines = [PriceListItemInline]
+
+
+@admin.register(PriceListItem)
+class PriceListItemAdmin(admin.ModelAdmin):
+    list_display = ["price_list", "product", "min_quantity", "unit_price", "valid_from", "valid_to"]
+    list_filter = ["price_list"]
+    list_select_related = ["price_list", "product"]
+    search_fields = ["product__sku", "price_list__code"]
+    autocomplete_fields = ["product"]
+
+
+@admin.register(DiscountLimit)
+class DiscountLimitAdmin(admin.ModelAdmin):
+    list_display = ["group", "max_percent"]
+    list_select_related = ["group"]
+
+
+@admin.register(OrderImport)
+class OrderImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Imports are made and run from the import pages (orders.imports, o2c.flow.import_orders)."""
+
+    list_display = ["__str__", "status", "order_count", "bad_order_count", "imported_count", "created_by", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["created_by"]
+    search_fields = ["filename"]
+    exclude = ["content"]

@@ -5,6 +5,7 @@ from django.urls import reverse
 NAVIGATION = [
     ("Orders", "orders:list", "orders.view_salesorder"),
     ("New order", "desk:order_new", "orders.add_salesorder"),
+    ("Customers", "orders:customers", "orders.view_customer"),
     ("Credit holds", "credit:holds", "credit.decide_credit_hold"),
     ("Shipping", "fulfillment:to_ship", "fulfillment.ship_order"),
     ("Backorders", "fulfillment:backorders", "orders.view_salesorder"),

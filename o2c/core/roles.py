@@ -42,6 +42,8 @@ ROLES: dict[str, list[str]] = {
         "fulfillment.view_stockitem",
         "credit.add_creditapplication",
         *_PORTAL_DESK,
+        "orders.add_customer",
+        "orders.change_customer",
     ],
     CREDIT_MANAGER: [
         *_READ_ORDERS,
@@ -66,6 +68,8 @@ ROLES: dict[str, list[str]] = {
         "receivables.view_journalentry",
         "reporting.view_reports",
         *FINANCE_MANAGER_CREDIT,
+        "orders.add_salesorder",
+        "orders.override_price",
     ],
     CUSTOMER: ["portal.use_portal"],
 }

@@ -36,7 +36,19 @@ from invoicing.models import BankAccount, Invoice
 from o2c import flow
 from o2c.core import roles
 from o2c.core.money import line_amounts
-from orders.models import Customer, PaymentTerms, Product, SalesOrder
+from orders import imports as order_imports
+from orders.models import (
+    Address,
+    Contact,
+    Customer,
+    DiscountLimit,
+    PaymentTerms,
+    PriceList,
+    PriceListItem,
+    Product,
+    ProductPrice,
+    SalesOrder,
+)
 from orders.services import LineInput
 from portal import services as portal_services
 from portal.models import PortalAccess
@@ -447,6 +459,7 @@ class Seeder:
         code, reason = BANKRUPT
         Customer.objects.filter(account_number=code).update(is_active=False, blocked_reason=reason)
         self._credit_extras()
+        self._create_order_master_data()
         self._cash_application()
         return self._stats(plans)
 
@@ -563,6 +576,44 @@ class Seeder:
             )
             upload.file.save("demo-statement.xml", ContentFile(data), save=True)
         tasks.nightly_cash_reconciliation()
+
+    def _create_order_master_data(self) -> None:
+        """Addresses, contacts, price lists, discount limits and one CSV import waiting for
+        confirmation. Made after the orders, so the six months above keep their list prices."""
+        for customer in self.customers:
+            Address.objects.create(
+                customer=customer, kind=Address.Kind.SHIPPING, label="Main warehouse", name=customer.name,
+                address_line=customer.address_line, postal_code=customer.postal_code, city=customer.city,
+                country=customer.country, is_default=True,
+            )  # fmt: skip
+            Contact.objects.create(customer=customer, name="Accounts payable", email=customer.email, role="invoices")
+        first = self.customers[0]
+        Contact.objects.create(
+            customer=first, name="Purchasing desk", email=f"orders@{_domain(first.name)}.example", role="orders"
+        )
+        Contact.objects.create(
+            customer=first, name="Finance director", email=f"finance@{_domain(first.name)}.example", role="dunning"
+        )
+        products = [p for group in self.categories.values() for p in group][:6]
+        for product in products:
+            ProductPrice.objects.create(
+                product=product, currency="USD", unit_price=product.unit_price * Decimal("1.10")
+            )
+        key_accounts = PriceList.objects.create(code="KEY", name="Key accounts", currency="EUR")
+        for product in products[:3]:
+            PriceListItem.objects.create(
+                price_list=key_accounts, product=product, unit_price=product.unit_price * Decimal("0.95")
+            )
+            PriceListItem.objects.create(
+                price_list=key_accounts, product=product, min_quantity=Decimal("50"), unit_price=product.unit_price * Decimal("0.90")
+            )  # fmt: skip
+        Customer.objects.filter(pk=self.customers[-1].pk).update(price_list=key_accounts)
+        for role, percent in [(roles.ORDER_CLERK, "5"), (roles.CREDIT_MANAGER, "10"), (roles.FINANCE_MANAGER, "15")]:
+            DiscountLimit.objects.create(group=Group.objects.get(name=role), max_percent=Decimal(percent))
+        sample = "order_key,customer_account,sku,quantity,customer_po\n" + "".join(
+            f"WEB-{n},{first.account_number},{products[n % 3].sku},{n + 1},WEB-PO-{n}\n" for n in range(3)
+        )
+        order_imports.create_import(filename="webshop-export.csv", data=sample.encode(), by=self.users["clerk"])
 
     # --- master data -----------------------------------------------------------------------
     def _create_users(self) -> dict:

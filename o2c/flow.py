@@ -9,14 +9,16 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from credit import services as credit
 from credit.models import CreditDecision
 from fulfillment import selectors as fulfillment_selectors
 from fulfillment import services as fulfillment
+from invoicing import selectors as invoicing_selectors
 from invoicing import services as invoicing
 from invoicing import tasks as invoicing_tasks
-from invoicing.models import Invoice
+from invoicing.models import BillingProfile, Invoice
 from orders import services as orders
 from orders.models import SalesOrder
 from receivables import services as receivables
@@ -34,6 +36,7 @@ def submit_order(*, by, **order_fields) -> SalesOrder:
     if decision.outcome == CreditDecision.Outcome.APPROVED:
         order = orders.approve_order(order=order, note="Within credit limit")
         fulfillment.reserve_order(order=order, by=by)
+        bill_up_front(order=order, by=by)
     else:
         order = orders.hold_order(order=order, reasons=decision.reason_list)
     return order
@@ -47,6 +50,7 @@ def decide_credit_hold(*, order: SalesOrder, release: bool, reason: str, by) -> 
         return orders.reject_order(order=order, reason=reason, by=by)
     order = orders.approve_order(order=order, by=by, note=reason)
     fulfillment.reserve_order(order=order, by=by)
+    bill_up_front(order=order, by=by)
     return order
 
 
@@ -54,17 +58,13 @@ def decide_credit_hold(*, order: SalesOrder, release: bool, reason: str, by) -> 
 @transaction.atomic
 def ship(
     *, order: SalesOrder, by, carrier: str = "", tracking_number: str = "", on: datetime.date | None = None
-) -> Invoice:
-    """Ship what is reserved, invoice exactly what shipped, post the invoice to the AR ledger,
-    and render its PDF in a worker once the transaction has committed. `on` is the invoice
-    date (default today); only loading past data (seed_demo) passes it."""
+) -> Invoice | None:
+    """Ship what is reserved and, when the customer is billed per shipment (the default),
+    invoice exactly what shipped (see bill_shipment). `on` is the invoice date (default
+    today); only loading past data (seed_demo) passes it. None when billing comes later
+    (consolidated runs) or came first (up front)."""
     shipment = fulfillment.ship_order(order=order, by=by, carrier=carrier, tracking_number=tracking_number)
-    invoice = invoicing.create_invoice_for_shipment(shipment=shipment, by=by)
-    invoice = invoicing.issue_invoice(invoice=invoice, by=by, on=on, trail=order.trail)
-    receivables.post_invoice(invoice=invoice, by=by)
-    invoice_id = invoice.pk
-    transaction.on_commit(lambda: invoicing_tasks.render_invoice_pdf.delay(invoice_id))
-    return invoice
+    return bill_shipment(shipment=shipment, by=by, on=on, trail=order.trail)
 
 
 # 3. Cash -> allocation -> credit re-evaluation -> order completion ------------------------------
@@ -124,3 +124,87 @@ def _complete_if_done(*, order: SalesOrder, by) -> None:
     invoices = order.invoices.exclude(status=Invoice.Status.DRAFT)
     if invoices.exists() and not invoices.exclude(status=Invoice.Status.PAID).exists():
         orders.complete_order(order=order, by=by)
+
+
+# 4. Billing: per shipment, up front, or consolidated by period; credit notes ---------------------
+def _billing_rule(customer) -> str:
+    return invoicing.billing_profile_of(customer).rule
+
+
+def bill_shipment(*, shipment, by, on: datetime.date | None = None, trail: str = "") -> Invoice | None:
+    """Invoice a shipment's lines not billed yet, when the customer is billed per shipment:
+    issue with its number, post to the AR ledger, then render and send after commit."""
+    if _billing_rule(shipment.customer) != BillingProfile.Rule.EACH_SHIPMENT:
+        return None
+    if not invoicing._billable_shipment_lines(shipment.lines.all()).exists():
+        return None  # billed up front
+    invoice = invoicing.create_invoice_for_shipment(shipment=shipment, by=by)
+    return issue_and_post(invoice=invoice, by=by, on=on, trail=trail)
+
+
+def bill_up_front(*, order: SalesOrder, by) -> Invoice | None:
+    """Customers billed up front (prepayment, services) get the whole order's invoice on approval."""
+    if _billing_rule(order.customer) != BillingProfile.Rule.UP_FRONT:
+        return None
+    invoice = invoicing.create_up_front_invoice(order=order, by=by)
+    return issue_and_post(invoice=invoice, by=by, trail=order.trail)
+
+
+@transaction.atomic
+def issue_and_post(*, invoice: Invoice, by, on: datetime.date | None = None, trail: str = "") -> Invoice:
+    """A draft invoice -> issued with the next INV number -> posted to the AR ledger; after
+    commit its documents are rendered and it is sent on the customer's channels."""
+    invoice = invoicing.issue_invoice(invoice=invoice, by=by, on=on, trail=trail)
+    receivables.post_invoice(invoice=invoice, by=by)
+    _render_and_send_after_commit(invoice, by=by)
+    return invoice
+
+
+def _render_and_send_after_commit(invoice: Invoice, *, by) -> None:
+    invoice_id = invoice.pk
+    transaction.on_commit(lambda: invoicing_tasks.render_invoice_pdf.delay(invoice_id))
+    for log in invoicing.queue_sending(invoice=invoice, by=by):
+        log_id = log.pk
+        transaction.on_commit(lambda log_id=log_id: invoicing_tasks.deliver_invoice.delay(log_id))
+
+
+@transaction.atomic
+def resend(*, invoice: Invoice, by) -> list:
+    """Send an issued invoice again on the customer's channels (a new send log entry each)."""
+    logs = invoicing.queue_sending(invoice=invoice, by=by)
+    for log in logs:
+        log_id = log.pk
+        transaction.on_commit(lambda log_id=log_id: invoicing_tasks.deliver_invoice.delay(log_id))
+    return logs
+
+
+@transaction.atomic
+def run_consolidated_billing(*, frequency: str, on: datetime.date, by=None) -> list[Invoice]:
+    """The weekly or monthly run (Celery beat): one invoice per customer billed with that
+    rule for everything shipped up to `on` and not billed yet. Safe to run twice: a shipped
+    line is billed once, ever."""
+    period_start = on - datetime.timedelta(days=7 if frequency == BillingProfile.Rule.WEEKLY else 31)
+    invoices = []
+    for customer, lines in invoicing_selectors.unbilled_shipment_lines_by_customer(rule=frequency, until=on):
+        draft = invoicing.create_invoice_for_shipment_lines(
+            customer=customer, shipment_lines=lines, period=(max(period_start, _first_shipped(lines)), on)
+        )
+        invoices.append(issue_and_post(invoice=draft, by=by, on=on, trail=f"customer:{customer.pk}"))
+    return invoices
+
+
+def _first_shipped(lines) -> datetime.date:
+    return min(timezone.localdate(line.shipment.shipped_at) for line in lines)
+
+
+@transaction.atomic
+def issue_credit_note(*, note: Invoice, by, on: datetime.date | None = None) -> Invoice:
+    """A draft credit note -> refused if it is more than the invoice has open -> issued with
+    the next CN number -> posted to the AR ledger, reducing the invoice's open amount ->
+    rendered and sent after commit."""
+    invoicing.check_credit_note_fits(note=note)
+    trail = f"order:{note.order_id}" if note.order_id else f"invoice:{note.credited_invoice_id}"
+    note = invoicing.issue_invoice(invoice=note, by=by, on=on, trail=trail)
+    receivables.post_credit_note(credit_note=note, by=by)
+    _render_and_send_after_commit(note, by=by)
+    return note

@@ -354,10 +354,10 @@ def issue_invoice(*, invoice: Invoice, by=None, on: datetime.date | None = None,
                 invoice.discount_amount = discount.amount
             invoice.amount_open = invoice.total
         invoice.status = Invoice.Status.ISSUED
-        invoice.issued_at = timezone.now()
         invoice.issued_by = by
         # The row is still a draft in the database here, so the guard lets this save through.
         invoice.number = numbering.next_number(prefix=SERIES[invoice.kind], year=issue_date.year)
+        invoice.issued_at = timezone.now()  # after the series lock: number order is time order
         invoice.rf_reference = rf_reference(invoice.number)
         invoice.save()
         label = "Credit note" if invoice.is_credit_note else "Invoice"

@@ -5,6 +5,8 @@ invoice's open amount goes down (payments and credit notes, through receivables)
 import datetime
 import hashlib
 import io
+import os
+import time
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -545,11 +547,29 @@ def render_documents(*, invoice_id: int, kinds: tuple[str, ...] | None = None) -
         return []  # drafts have no document
     wanted = kinds or tuple(InvoiceDocument.Kind.values)
     stored = {d.kind: d for d in InvoiceDocument.objects.filter(invoice_id=invoice_id)}
+    made = []
     for kind in wanted:
         if kind not in stored:
             content, filename = documents.render(invoice, kind)
+            _slow_render_for_chaos_tests()
             stored[kind] = store_document(invoice_id=invoice_id, kind=kind, content=content, filename=filename)
+            made.append(stored[kind])
+    if made:
+        timeline.record(
+            invoice,
+            "documents_rendered",
+            summary=f"{invoice.number}: {', '.join(d.get_kind_display() for d in made)} stored",
+            trail=f"invoice:{invoice.pk}",
+        )
     return [stored[kind] for kind in wanted]
+
+
+def _slow_render_for_chaos_tests() -> None:
+    # tests/invoicing/test_worker_chaos.py kills a worker in the middle of a render; this makes
+    # "the middle" last long enough. Unset (0) everywhere else.
+    delay = float(os.environ.get("O2C_RENDER_DELAY_SECONDS", "0") or 0)
+    if delay:
+        time.sleep(delay)
 
 
 # Sending ----------------------------------------------------------------------------------------

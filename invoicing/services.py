@@ -78,11 +78,7 @@ def current_company() -> Company:
 
 def billing_profile_of(customer: Customer) -> BillingProfile:
     """Every customer has one; the default bills each shipment and emails the PDF."""
-    try:
-        return customer.billing_profile
-    except BillingProfile.DoesNotExist:
-        profile, _ = BillingProfile.objects.get_or_create(customer=customer)
-        return profile
+    return BillingProfile.objects.get_or_create(customer_id=customer.pk)[0]  # fresh: never a cached copy
 
 
 def seller_snapshot(company: Company, currency: str) -> dict:

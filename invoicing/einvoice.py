@@ -114,7 +114,9 @@ def ubl(invoice: Invoice) -> bytes:
     tax_lines = list(invoice.tax_lines.all())
     root_ns = UBL_CREDIT_NOTE if note else UBL_INVOICE
     b = _Builder({"cac": CAC, "cbc": CBC})
-    root = etree.Element(f"{{{root_ns}}}{'CreditNote' if note else 'Invoice'}", nsmap={None: root_ns, "cac": CAC, "cbc": CBC})
+    root = etree.Element(
+        f"{{{root_ns}}}{'CreditNote' if note else 'Invoice'}", nsmap={None: root_ns, "cac": CAC, "cbc": CBC}
+    )
     b.el(root, "cbc:CustomizationID", PEPPOL_CUSTOMIZATION)
     b.el(root, "cbc:ProfileID", PEPPOL_PROFILE)
     b.el(root, "cbc:ID", invoice.number)

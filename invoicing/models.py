@@ -111,9 +111,9 @@ class Invoice(models.Model):
         # by the services that change what payments and credit notes may change.
         update_fields = kwargs.get("update_fields")
         allowed = {"amount_open", "status"}
-        if self.pk and not self._state.adding and not (update_fields and set(update_fields) <= allowed):
-            if Invoice.objects.filter(pk=self.pk).exclude(status=self.Status.DRAFT).exists():
-                raise ValidationError(f"{self} is issued and cannot be changed; issue a credit note.")
+        guarded = self.pk and not self._state.adding and not (update_fields and set(update_fields) <= allowed)
+        if guarded and Invoice.objects.filter(pk=self.pk).exclude(status=self.Status.DRAFT).exists():
+            raise ValidationError(f"{self} is issued and cannot be changed; issue a credit note.")
         super().save(*args, **kwargs)
 
     @property

@@ -613,7 +613,9 @@ def deliver(*, send_log_id: int) -> SendLog:
             log.result = SendLog.Result.SENT
             log.detail = "Delivered" if log.channel != SendLog.Channel.PORTAL else "Published on the portal"
         except smtplib.SMTPRecipientsRefused as error:
-            reason = "; ".join(f"{code} {message.decode(errors='replace')}" for code, message in error.recipients.values())
+            reason = "; ".join(
+                f"{code} {message.decode(errors='replace')}" for code, message in error.recipients.values()
+            )
             log.result, log.detail = SendLog.Result.BOUNCED, f"Refused by the mail server: {reason}"[:500]
             BillingProfile.objects.filter(pk=profile.pk).update(
                 email_bounced=True, bounce_reason=reason[:300], bounced_at=timezone.now()
@@ -653,7 +655,7 @@ def _email(invoice: Invoice, recipient: str, documents: list[InvoiceDocument]) -
     label = "Credit note" if invoice.is_credit_note else "Invoice"
     seller = invoice.seller.get("name", "")
     lines = [
-        f"Dear customer,",
+        "Dear customer,",
         "",
         f"Please find attached {label.lower()} {invoice.number} of {invoice.issue_date:%d %b %Y} "
         f"for {invoice.total} {invoice.currency}.",

@@ -60,7 +60,7 @@ class EarlyPaymentDiscount:
 def early_payment_discount(
     total: Decimal, issue_date: datetime.date, *, percent: Decimal, days: int, currency: str = "EUR"
 ) -> EarlyPaymentDiscount | None:
-    """"2% within 10 days": pay total - 2% (rounded half up to the currency) by invoice date + 10."""
+    """ "2% within 10 days": pay total - 2% (rounded half up to the currency) by invoice date + 10."""
     if not percent or percent <= 0:
         return None
     amount = round_money(total * percent / HUNDRED, currency)

@@ -183,11 +183,10 @@ def run_consolidated_billing(*, frequency: str, on: datetime.date, by=None) -> l
     """The weekly or monthly run (Celery beat): one invoice per customer billed with that
     rule for everything shipped up to `on` and not billed yet. Safe to run twice: a shipped
     line is billed once, ever."""
-    period_start = on - datetime.timedelta(days=7 if frequency == BillingProfile.Rule.WEEKLY else 31)
     invoices = []
     for customer, lines in invoicing_selectors.unbilled_shipment_lines_by_customer(rule=frequency, until=on):
         draft = invoicing.create_invoice_for_shipment_lines(
-            customer=customer, shipment_lines=lines, period=(max(period_start, _first_shipped(lines)), on)
+            customer=customer, shipment_lines=lines, period=(_first_shipped(lines), on)
         )
         invoices.append(issue_and_post(invoice=draft, by=by, on=on, trail=f"customer:{customer.pk}"))
     return invoices

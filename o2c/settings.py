@@ -135,6 +135,16 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "schedule": crontab(hour=2, minute=0),
     },
     "ar-snapshot-nightly": {"task": "reporting.tasks.take_ar_snapshot", "schedule": crontab(hour=2, minute=30)},
+    "billing-weekly": {  # Monday 00:30: one invoice per weekly-billed customer, up to Sunday
+        "task": "o2c.tasks.run_consolidated_billing",
+        "schedule": crontab(hour=0, minute=30, day_of_week=1),
+        "args": ("weekly",),
+    },
+    "billing-monthly": {  # the 1st, 00:45: everything shipped up to the last day of the month before
+        "task": "o2c.tasks.run_consolidated_billing",
+        "schedule": crontab(hour=0, minute=45, day_of_month=1),
+        "args": ("monthly",),
+    },
 }
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240

@@ -276,11 +276,14 @@ def ship_order(request, pk: int):
     except DomainError as error:
         messages.error(request, str(error))
     else:
-        messages.success(
-            request,
-            f"Order {order.number} shipped and invoice {invoice.number} issued "
-            f"({invoice.total} {invoice.currency}); its PDF is being rendered.",
-        )
+        if invoice is None:  # billed up front, or in the customer's weekly/monthly run
+            messages.success(request, f"Order {order.number} shipped; it is billed by the customer's billing rule.")
+        else:
+            messages.success(
+                request,
+                f"Order {order.number} shipped and invoice {invoice.number} issued "
+                f"({invoice.total} {invoice.currency}); its PDF is being rendered.",
+            )
     return _back(request, pk)
 
 

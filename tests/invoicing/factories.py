@@ -30,7 +30,8 @@ def company(**overrides) -> Company:
     Company.objects.filter(is_active=True).update(is_active=False)
     values.update(overrides)
     BankAccount.objects.get_or_create(
-        iban="BE71096123456769", defaults={"name": "KBC current", "bic": "GKCCBEBB", "currency": "EUR", "is_default": True}
+        iban="BE71096123456769",
+        defaults={"name": "KBC current", "bic": "GKCCBEBB", "currency": "EUR", "is_default": True},
     )
     return Company.objects.create(**values)
 

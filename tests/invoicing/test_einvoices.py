@@ -69,10 +69,15 @@ def seller(db):
 def test_domestic_invoice_with_two_tax_rates(engine, tmp_path, seller):
     customer = f.customer()
     invoice = f.shipped_invoice(
-        customer, [(f.product("19.99", "0.2100", name="Steel shelf"), 3), (f.product("4.35", "0.0600", name="Manual"), 7)]
+        customer,
+        [(f.product("19.99", "0.2100", name="Steel shelf"), 3), (f.product("4.35", "0.0600", name="Manual"), 7)],
     )
     # 3 x 19.99 = 59.97 (VAT 21% 12.59); 7 x 4.35 = 30.45 (VAT 6% 1.83); total 104.84
-    assert (invoice.net_amount, invoice.tax_amount, invoice.total) == (Decimal("90.42"), Decimal("14.42"), Decimal("104.84"))
+    assert (invoice.net_amount, invoice.tax_amount, invoice.total) == (
+        Decimal("90.42"),
+        Decimal("14.42"),
+        Decimal("104.84"),
+    )
     xml = check_both(engine, tmp_path, invoice)
     assert [e.text for e in xml.iter(f"{CBC}Percent")][:2] == ["21.00", "6.00"]
     assert xml.findtext(f"{CBC}BuyerReference") == "PO-4711"
@@ -101,7 +106,9 @@ def test_export_outside_the_eu(engine, tmp_path, seller):
 
 
 def test_early_payment_discount_and_instalments(engine, tmp_path, seller):
-    terms = f.terms(code="2-10-N60", name="2% 10 days, 60 days net", net_days=60, discount_percent=Decimal("2"), discount_days=10)
+    terms = f.terms(
+        code="2-10-N60", name="2% 10 days, 60 days net", net_days=60, discount_percent=Decimal("2"), discount_days=10
+    )
     PaymentTermsInstalment.objects.create(terms=terms, sequence=1, percent=Decimal("50"), days=30)
     PaymentTermsInstalment.objects.create(terms=terms, sequence=2, percent=Decimal("50"), days=60)
     customer = f.customer(payment_terms=terms)
@@ -118,7 +125,9 @@ def test_credit_notes_by_line_and_by_amount(engine, tmp_path, seller):
     customer = f.customer()
     invoice = f.shipped_invoice(customer, [(f.product("19.99"), 3), (f.product("4.35", "0.0600"), 7)])
     by = user_in("Billing clerk")
-    note = propose_credit_note(invoice=invoice, lines=[(invoice.lines.get(line_number=1), Decimal("1"))], reason="Damaged")
+    note = propose_credit_note(
+        invoice=invoice, lines=[(invoice.lines.get(line_number=1), Decimal("1"))], reason="Damaged"
+    )
     note = flow.issue_credit_note(note=note, by=by)
     assert note.number.startswith("CN-")
     xml = check_both(engine, tmp_path, note)

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 
 
 def pdf_text(content: bytes) -> str:
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
+    ).stdout.decode()
 
 
 def squeeze(text: str) -> str:
@@ -29,7 +31,9 @@ def squeeze(text: str) -> str:
 
 def test_invoice_shows_everything_the_law_and_the_customer_ask_for():
     f.company()
-    terms = f.terms(code="2-10", name="2% 10 days, 60 net", net_days=60, discount_percent=Decimal("2"), discount_days=10)
+    terms = f.terms(
+        code="2-10", name="2% 10 days, 60 net", net_days=60, discount_percent=Decimal("2"), discount_days=10
+    )
     PaymentTermsInstalment.objects.create(terms=terms, sequence=1, percent=Decimal("40"), days=30)
     PaymentTermsInstalment.objects.create(terms=terms, sequence=2, percent=Decimal("60"), days=60)
     customer = f.customer(payment_terms=terms)

@@ -74,7 +74,10 @@ def test_worker_emails_pdf_and_ubl_after_commit(smtp_server, celery_worker_contr
         time.sleep(0.25)
     assert len(mailbox.messages) == 1
     message = mailbox.messages[0]
-    assert message["To"] == "ap@buyer.example" and message["Subject"] == f"Invoice {invoice.number} from Northwind Supplies NV"
+    assert (
+        message["To"] == "ap@buyer.example"
+        and message["Subject"] == f"Invoice {invoice.number} from Northwind Supplies NV"
+    )
     assert invoice.rf_reference in message.get_body(("plain",)).get_content()
     files = attachments(message)
     assert set(files) == {f"{invoice.number}.pdf", f"{invoice.number}.xml"}

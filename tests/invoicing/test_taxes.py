@@ -73,5 +73,7 @@ def test_rounding_rules_worked_example():
     ],
 )
 def test_line_category_follows_product_and_customer(product_category, rate, treatment, goods, expected):
-    tax = taxes.line_tax(product_category=product_category, product_rate=Decimal(rate), treatment=treatment, is_goods=goods)
+    tax = taxes.line_tax(
+        product_category=product_category, product_rate=Decimal(rate), treatment=treatment, is_goods=goods
+    )
     assert (tax.category, tax.rate) == (expected[0], Decimal(expected[1]))

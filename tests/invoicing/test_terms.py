@@ -80,5 +80,7 @@ def test_no_discount_without_a_percent():
 
 
 def test_discount_in_a_currency_without_cents():
-    result = terms.early_payment_discount(Decimal("10050"), D(2026, 1, 15), percent=Decimal("2"), days=10, currency="JPY")
+    result = terms.early_payment_discount(
+        Decimal("10050"), D(2026, 1, 15), percent=Decimal("2"), days=10, currency="JPY"
+    )
     assert result.amount == Decimal("201") and result.pay_amount == Decimal("9849")

@@ -48,7 +48,8 @@ def test_render_task_stores_the_pdf_once_with_its_hash(staff):
     invoice = shipped_invoice(staff)
     tasks.render_invoice_pdf.run(invoice.pk)
     tasks.render_invoice_pdf.run(invoice.pk)  # a redelivered task finds the work done
-    document = InvoiceDocument.objects.get(invoice=invoice)
+    document = InvoiceDocument.objects.get(invoice=invoice, kind="pdf")
+    assert InvoiceDocument.objects.filter(invoice=invoice).count() == 3  # PDF, UBL, Factur-X, once each
     content = document.file.read()
     assert content.startswith(b"%PDF-")
     assert len(content) == document.size

@@ -26,6 +26,7 @@ from o2c.core.money import round_money
 from orders.models import Customer, SalesOrder
 
 from . import taxes, terms
+from .einvoice import EInvoiceError
 from .models import (
     BankAccount,
     BillingProfile,
@@ -543,21 +544,26 @@ def render_documents(*, invoice_id: int, kinds: tuple[str, ...] | None = None) -
         return []  # drafts have no document
     wanted = kinds or tuple(InvoiceDocument.Kind.values)
     stored = {d.kind: d for d in InvoiceDocument.objects.filter(invoice_id=invoice_id)}
-    made = []
+    made, missing = [], []
     for kind in wanted:
         if kind not in stored:
-            content, filename = documents.render(invoice, kind)
+            try:
+                content, filename = documents.render(invoice, kind)
+            except EInvoiceError as error:  # the PDF still goes out; the clerk sees why the XML did not
+                missing.append(f"{InvoiceDocument.Kind(kind).label}: {error}")
+                continue
             _slow_render_for_chaos_tests()
             stored[kind] = store_document(invoice_id=invoice_id, kind=kind, content=content, filename=filename)
             made.append(stored[kind])
-    if made:
+    if made or missing:
+        summary = f"{invoice.number}: {', '.join(d.get_kind_display() for d in made) or 'nothing'} stored"
         timeline.record(
             invoice,
             "documents_rendered",
-            summary=f"{invoice.number}: {', '.join(d.get_kind_display() for d in made)} stored",
+            summary=summary + "".join(f"; not made: {text}" for text in missing),
             trail=f"invoice:{invoice.pk}",
         )
-    return [stored[kind] for kind in wanted]
+    return [stored[kind] for kind in wanted if kind in stored]
 
 
 def _slow_render_for_chaos_tests() -> None:
@@ -603,7 +609,11 @@ def deliver(*, send_log_id: int) -> SendLog:
         kinds = _kinds_for(profile, log.channel)
         documents = render_documents(invoice_id=invoice.pk, kinds=kinds)
         log.documents = ", ".join(_attachment_name(d) for d in documents)
+        made = {d.kind for d in documents}
+        lacking = ", ".join(InvoiceDocument.Kind(k).label for k in kinds if k not in made)
         try:
+            if lacking and (log.channel == SendLog.Channel.EXPORT or not documents):
+                raise InvoicingError(f"{lacking} could not be made; see the invoice's timeline.")
             if log.channel == SendLog.Channel.EMAIL:
                 if profile.email_bounced:
                     raise InvoicingError(f"{log.recipient} bounced before ({profile.bounce_reason}); fix the address.")
@@ -612,6 +622,8 @@ def deliver(*, send_log_id: int) -> SendLog:
                 _export(documents)
             log.result = SendLog.Result.SENT
             log.detail = "Delivered" if log.channel != SendLog.Channel.PORTAL else "Published on the portal"
+            if lacking:
+                log.detail += f" without {lacking} (could not be made; see the timeline)"
         except smtplib.SMTPRecipientsRefused as error:
             reason = "; ".join(
                 f"{code} {message.decode(errors='replace')}" for code, message in error.recipients.values()

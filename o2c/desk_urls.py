@@ -12,4 +12,8 @@ urlpatterns = [
     path("orders/<int:pk>/ship/", views.ship_order, name="ship_order"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/payment/", views.record_payment, name="record_payment"),
+    path("invoices/<int:pk>/issue/", views.issue_draft, name="issue_draft"),
+    path("invoices/<int:pk>/resend/", views.resend_invoice, name="resend_invoice"),
+    path("invoices/<int:pk>/credit-note/", views.credit_note_new, name="credit_note_new"),
+    path("invoices/bulk/", views.invoice_bulk, name="invoice_bulk"),
 ]

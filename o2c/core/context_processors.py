@@ -8,6 +8,7 @@ NAVIGATION = [
     ("Credit holds", "credit:holds", "credit.decide_credit_hold"),
     ("Shipping", "fulfillment:to_ship", "fulfillment.ship_order"),
     ("Invoices", "invoicing:list", "invoicing.view_invoice"),
+    ("Ready to bill", "invoicing:ready", "invoicing.issue_invoice"),
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
     ("My account", "portal:home", "portal.use_portal"),

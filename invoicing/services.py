@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Round
 from django.utils import timezone
@@ -83,9 +83,10 @@ def billing_profile_of(customer: Customer) -> BillingProfile:
 
 
 def seller_snapshot(company: Company, currency: str) -> dict:
-    bank = (
-        BankAccount.objects.filter(currency=currency, is_default=True, is_active=True).first()
-        or BankAccount.objects.filter(is_default=True, is_active=True).first()
+    bank = (  # the default account in the invoice's currency, else any default one
+        BankAccount.objects.filter(is_default=True, is_active=True)
+        .order_by(Case(When(currency=currency, then=Value(0)), default=Value(1)), "pk")
+        .first()
     )
     iban = bank.iban if bank else settings.O2C_COMPANY.get("iban", "")
     return {
@@ -358,7 +359,8 @@ def issue_invoice(*, invoice: Invoice, by=None, on: datetime.date | None = None,
         invoice.number = numbering.next_number(prefix=SERIES[invoice.kind], year=issue_date.year)
         invoice.issued_at = timezone.now()  # after the series lock: number order is time order
         invoice.rf_reference = rf_reference(invoice.number)
-        invoice.save()
+        # The row is locked and still a draft: skip Invoice.save()'s is-it-issued query.
+        models.Model.save(invoice)
         label = "Credit note" if invoice.is_credit_note else "Invoice"
         summary = (
             f"{label} {invoice.number} issued against {invoice.credited_invoice}"

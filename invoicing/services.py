@@ -227,7 +227,7 @@ def fill_lines(*, invoice: Invoice, lines: list[DraftLine]) -> Invoice:
     return invoice
 
 
-def _billable_shipment_lines(shipment_lines):
+def billable_shipment_lines(shipment_lines):
     """Shipment lines not billed yet, and not of an order line already billed up front."""
     return (
         shipment_lines.filter(invoice_line__isnull=True)
@@ -243,7 +243,7 @@ def _billable_shipment_lines(shipment_lines):
 def create_invoice_for_shipment(*, shipment: Shipment, by=None) -> Invoice:
     """A draft invoice for every line of the shipment not billed yet (a shipment line is
     billed once, ever: InvoiceLine.shipment_line is unique)."""
-    lines = list(_billable_shipment_lines(shipment.lines.all()))
+    lines = list(billable_shipment_lines(shipment.lines.all()))
     if not lines:
         raise InvoicingError(f"Everything in shipment {shipment} is already invoiced.")
     return create_invoice_for_shipment_lines(customer=shipment.customer, shipment_lines=lines, shipment=shipment)
@@ -292,7 +292,7 @@ def create_invoice_for_shipment_lines(
 @transaction.atomic
 def create_up_front_invoice(*, order: SalesOrder, by=None) -> Invoice:
     """Prepayment or services: a draft for the whole order before anything ships. Its
-    shipments are then never billed again (see _billable_shipment_lines)."""
+    shipments are then never billed again (see billable_shipment_lines)."""
     if order.invoices.filter(kind=Invoice.Kind.INVOICE).exists():
         raise InvoicingError(f"Order {order} is already invoiced.")
     lines = list(order.lines.select_related("product"))

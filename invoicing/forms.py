@@ -8,7 +8,12 @@ class CreditNoteForm(forms.Form):
 
     full = forms.BooleanField(label="Credit the whole invoice", required=False)
     amount = forms.DecimalField(
-        label="Amount to credit (incl. VAT)", required=False, min_value=Decimal("0.01"), max_digits=14, decimal_places=2
+        label="Amount to credit (incl. VAT)",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        help_text="Split over the invoice's VAT rates; VAT is rounded on the net, so a cent may differ.",
     )
     reason = forms.CharField(label="Reason", max_length=200, help_text="Printed on the credit note.")
 

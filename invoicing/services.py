@@ -511,7 +511,7 @@ def propose_credit_note_for_amount(
     for index, (row, row_gross) in enumerate(zip(rows, gross, strict=True)):
         share = left if index == len(rows) - 1 else round_money(amount * row_gross / invoice.total, invoice.currency)
         left -= share
-        net = round_money(share / (1 + row.rate), invoice.currency)
+        net = _net_for_gross(share, row.rate, invoice.currency)
         if net <= 0:
             continue
         draft_lines.append(
@@ -533,6 +533,17 @@ def propose_credit_note_for_amount(
         by=by,
     )
     return note
+
+
+def _net_for_gross(gross: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """The net amount whose net + rounded tax is `gross` to the cent when one exists
+    (10.00 at 21%: 8.26 gives 9.99, 8.27 gives 10.00), else the nearest."""
+    estimate = round_money(gross / (1 + rate), currency)
+    cent = Decimal(1).scaleb(-2 if currency.upper() not in {"JPY", "KRW"} else 0)
+    candidates = [estimate, estimate + cent, estimate - cent]
+    return min(
+        candidates, key=lambda net: (abs(net + round_money(net * rate, currency) - gross), candidates.index(net))
+    )
 
 
 # Documents ------------------------------------------------------------------------------------

@@ -77,3 +77,23 @@ def test_line_category_follows_product_and_customer(product_category, rate, trea
         product_category=product_category, product_rate=Decimal(rate), treatment=treatment, is_goods=goods
     )
     assert (tax.category, tax.rate) == (expected[0], Decimal(expected[1]))
+
+
+@pytest.mark.parametrize(
+    "gross, rate, net, credited",
+    [
+        ("50.00", "0.21", "41.32", "50.00"),  # 41.32 + 8.68
+        ("1.00", "0.21", "0.83", "1.00"),  # 0.83 + 0.17
+        ("10.00", "0.21", "8.26", "9.99"),  # no net gives 10.00: 8.26 -> 9.99, 8.27 -> 10.01
+        ("10.60", "0.06", "10.00", "10.60"),
+        ("7.00", "0", "7.00", "7.00"),
+    ],
+)
+def test_credit_by_amount_finds_the_net_that_hits_the_gross(gross, rate, net, credited):
+    from invoicing.services import _net_for_gross
+
+    found = _net_for_gross(Decimal(gross), Decimal(rate), "EUR")
+    assert (str(found), str(found + (found * Decimal(rate)).quantize(Decimal("0.01"), "ROUND_HALF_UP"))) == (
+        net,
+        credited,
+    )

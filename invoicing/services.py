@@ -329,7 +329,13 @@ def issue_invoice(*, invoice: Invoice, by=None, on: datetime.date | None = None,
         else:
             parts = [(p.percent, p.days, p.end_of_month) for p in payment_terms.instalments.all()]
             if parts:
-                schedule = terms.instalments(invoice.total, issue_date, parts, invoice.currency)
+                try:
+                    schedule = terms.instalments(invoice.total, issue_date, parts, invoice.currency)
+                except ValueError as error:
+                    raise InvoicingError(
+                        f"Payment terms {payment_terms}: {error} Fix them in admin.",
+                        [("payment terms", "instalments", str(error))],
+                    ) from error
                 InvoiceInstalment.objects.bulk_create(
                     InvoiceInstalment(
                         invoice=invoice, sequence=i.sequence, due_date=i.due_date, percent=i.percent, amount=i.amount

@@ -124,7 +124,7 @@ def _complete_if_done(*, order: SalesOrder, by) -> None:
     order.refresh_from_db()
     if order.status != SalesOrder.Status.APPROVED or not fulfillment_selectors.is_fully_shipped(order):
         return
-    invoices = order.invoices.exclude(status=Invoice.Status.DRAFT)
+    invoices = order.invoices.filter(kind=Invoice.Kind.INVOICE).exclude(status=Invoice.Status.DRAFT)
     if invoices.exists() and not invoices.exclude(status=Invoice.Status.PAID).exists():
         orders.complete_order(order=order, by=by)
 

@@ -210,8 +210,9 @@ def _order_context(order: SalesOrder, user, **extra) -> dict:
         line.shipped = shipped.get(line.pk, Decimal("0"))
         line.reserved = reserved.get(line.pk, Decimal("0"))
     total_quantity = sum((line.quantity for line in lines), Decimal("0")) or Decimal("1")
-    invoiced = sum((i.total for i in invoices), Decimal("0"))
-    paid = sum((i.amount_paid for i in invoices), Decimal("0"))
+    credited = sum((i.total for i in invoices if i.is_credit_note), Decimal("0"))
+    invoiced = sum((i.total for i in invoices if not i.is_credit_note), Decimal("0")) - credited
+    paid = sum((i.amount_paid for i in invoices if not i.is_credit_note), Decimal("0")) - credited
     return {
         "order": order,
         "lines": lines,

@@ -81,3 +81,14 @@ def shipped_invoice(c, lines, *, customer_po="PO-4711"):
         lines=[LineInput(p.sku, str(q)) for p, q in lines],
     )
     return flow.ship(order=order, by=user_in(WAREHOUSE))
+
+
+def draft_for(customer, amount="10.00"):
+    """A one-line draft invoice (1 h consulting at `amount`, 21%), straight from the services."""
+    from invoicing import services
+
+    invoice = services._new_draft(customer=customer, orders=set(), currency="EUR")
+    return services.fill_lines(
+        invoice=invoice,
+        lines=[services.DraftLine("Consulting", Decimal("1"), "h", Decimal(amount), "S", Decimal("0.21"))],
+    )

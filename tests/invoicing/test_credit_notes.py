@@ -88,3 +88,13 @@ def test_credit_note_needs_a_reason_and_an_amount(invoice):
         propose_credit_note_for_amount(invoice=invoice, amount=Decimal("5"), reason=" ")
     with pytest.raises(InvoicingError, match="more than the invoice total"):
         propose_credit_note_for_amount(invoice=invoice, amount=Decimal("500"), reason="x")
+
+
+def test_order_completes_when_the_rest_is_paid_after_a_credit_note(invoice):
+    from orders.models import SalesOrder
+
+    note = propose_credit_note(invoice=invoice, lines=[(invoice.lines.get(line_number=1), Decimal("1"))], reason="x")
+    flow.issue_credit_note(note=note, by=None)
+    flow.receive_payment(invoice=invoice, amount=Decimal("80.65"), value_date=invoice.issue_date, by=None)
+    invoice.order.refresh_from_db()
+    assert invoice.order.status == SalesOrder.Status.COMPLETED

@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from invoicing import services
 from invoicing.models import Invoice, InvoiceTaxLine
 from tests.invoicing import factories as f
+from tests.invoicing.factories import draft_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,14 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (parallel connections, the trigger)")
-
-
-def draft_for(customer, amount="10.00") -> Invoice:
-    invoice = services._new_draft(customer=customer, orders=set(), currency="EUR")
-    return services.fill_lines(
-        invoice=invoice,
-        lines=[services.DraftLine("Consulting", Decimal("1"), "h", Decimal(amount), "S", Decimal("0.21"))],
-    )
 
 
 def test_fifty_invoices_from_eight_connections_get_fifty_consecutive_numbers():

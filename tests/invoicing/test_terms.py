@@ -84,3 +84,22 @@ def test_discount_in_a_currency_without_cents():
         Decimal("10050"), D(2026, 1, 15), percent=Decimal("2"), days=10, currency="JPY"
     )
     assert result.amount == Decimal("201") and result.pay_amount == Decimal("9849")
+
+
+@pytest.mark.django_db
+def test_issuing_with_broken_instalments_is_refused_with_the_reason():
+    from invoicing.models import Invoice, PaymentTermsInstalment
+    from invoicing.services import InvoicingError
+    from tests.invoicing import factories as f
+    from tests.invoicing.factories import draft_for
+
+    f.company()
+    broken = f.terms(code="BROKEN", name="Broken split")
+    PaymentTermsInstalment.objects.create(terms=broken, sequence=1, percent=Decimal("60"), days=30)
+    draft = draft_for(f.customer(payment_terms=broken))
+    with pytest.raises(InvoicingError, match="Payment terms Broken split: The instalment percents must add up to 100"):
+        from invoicing.services import issue_invoice
+
+        issue_invoice(invoice=draft)
+    draft.refresh_from_db()
+    assert (draft.status, draft.number) == (Invoice.Status.DRAFT, None)

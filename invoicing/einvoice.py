@@ -81,11 +81,30 @@ def endpoint(party: dict) -> tuple[str, str]:
     )
 
 
-def _check(invoice: Invoice) -> None:
+def _check(invoice: Invoice) -> bool:
+    """Refuse what EN 16931 cannot carry; True when the document is wholly outside the scope
+    of VAT (category O), which must then show no VAT identifiers at all (BR-O-02)."""
     if invoice.number is None:
         raise EInvoiceError(f"{invoice} is a draft; only issued documents have an e-invoice.")
-    if not invoice.seller.get("vat_id"):
+    categories = {row.category for row in invoice.tax_lines.all()}
+    if "O" in categories and len(categories) > 1:
+        raise EInvoiceError(
+            f"{invoice} mixes 'not subject to VAT' (O) lines with other VAT categories, which EN 16931 "
+            "does not allow (BR-O-11): bill the out-of-scope items on an invoice of their own."
+        )
+    out_of_scope = categories == {"O"}
+    if not out_of_scope and not invoice.seller.get("vat_id"):
         raise EInvoiceError("The seller has no VAT id: set it on the company (admin).")
+    return out_of_scope
+
+
+def _without_vat_ids(party: dict) -> dict:
+    """The party with its VAT id left out, keeping the Peppol address it gives."""
+    try:
+        scheme, endpoint_id = endpoint(party)
+    except EInvoiceError:
+        scheme = endpoint_id = ""
+    return {**party, "vat_id": "", "endpoint_scheme": scheme, "endpoint_id": endpoint_id}
 
 
 class _Builder:
@@ -107,7 +126,10 @@ class _Builder:
 # UBL 2.1 / Peppol BIS Billing 3.0 ------------------------------------------------------------------
 def ubl(invoice: Invoice) -> bytes:
     """The Peppol BIS Billing 3.0 UBL Invoice (380) or CreditNote (381) of an issued document."""
-    _check(invoice)
+    out_of_scope = _check(invoice)
+    seller, buyer = invoice.seller, invoice.buyer
+    if out_of_scope:
+        seller, buyer = _without_vat_ids(seller), _without_vat_ids(buyer)
     note = invoice.is_credit_note
     currency = invoice.currency
     lines = list(invoice.lines.all())
@@ -146,8 +168,8 @@ def ubl(invoice: Invoice) -> bytes:
         b.el(billing, "cbc:IssueDate", credited.issue_date.isoformat())
     if invoice.shipment_id:
         b.el(b.el(root, "cac:DespatchDocumentReference"), "cbc:ID", invoice.shipment.number)
-    _ubl_party(b, b.el(root, "cac:AccountingSupplierParty"), invoice.seller, seller=True)
-    _ubl_party(b, b.el(root, "cac:AccountingCustomerParty"), invoice.buyer, seller=False)
+    _ubl_party(b, b.el(root, "cac:AccountingSupplierParty"), seller, seller=True)
+    _ubl_party(b, b.el(root, "cac:AccountingCustomerParty"), buyer, seller=False)
     delivery = b.el(root, "cac:Delivery")
     b.el(delivery, "cbc:ActualDeliveryDate", (invoice.supply_date or invoice.issue_date).isoformat())
     address = b.el(b.el(delivery, "cac:DeliveryLocation"), "cac:Address")
@@ -269,7 +291,10 @@ def payment_terms_text(invoice: Invoice) -> str:
 # CII D16B / Factur-X EN 16931 -------------------------------------------------------------------
 def cii(invoice: Invoice) -> bytes:
     """The Factur-X (EN 16931 profile) Cross Industry Invoice of an issued document."""
-    _check(invoice)
+    out_of_scope = _check(invoice)
+    seller, buyer = invoice.seller, invoice.buyer
+    if out_of_scope:
+        seller, buyer = _without_vat_ids(seller), _without_vat_ids(buyer)
     currency = invoice.currency
     b = _Builder({"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT})
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap={"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT})
@@ -307,8 +332,8 @@ def cii(invoice: Invoice) -> bytes:
         )
     agreement = b.el(transaction, "ram:ApplicableHeaderTradeAgreement")
     b.el(agreement, "ram:BuyerReference", invoice.customer_po or invoice.buyer.get("account_number") or None)
-    _cii_party(b, agreement, "ram:SellerTradeParty", invoice.seller, seller=True)
-    _cii_party(b, agreement, "ram:BuyerTradeParty", invoice.buyer, seller=False)
+    _cii_party(b, agreement, "ram:SellerTradeParty", seller, seller=True)
+    _cii_party(b, agreement, "ram:BuyerTradeParty", buyer, seller=False)
     order_number = invoice.order.number if invoice.order_id else ""
     if invoice.customer_po or order_number:
         b.el(

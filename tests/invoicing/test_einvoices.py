@@ -177,3 +177,34 @@ def test_export_command_exits_non_zero_with_a_clear_message(tmp_path):
         text=True,
     )
     assert bad_format.returncode == 2 and "invalid choice: 'pdf'" in bad_format.stderr
+
+
+def test_exempt_and_zero_rated_lines_with_per_document_rounding(engine, tmp_path):
+    f.company(rounding_rule="per_document")
+    invoice = f.shipped_invoice(
+        f.customer(),
+        [
+            (f.product("0.15", name="Washer"), 3),  # 0.45 at 21%: per line 0.0945 -> 0.09
+            (f.product("0.15", name="Nut"), 3),  # with the line above: 0.90 x 21% = 0.189 -> 0.19
+            (f.product("40.00", "0", goods=False, category="E", name="Training"), 1),
+            (f.product("12.00", "0", category="Z", name="Book"), 1),
+        ],
+    )
+    rows = {(row.category, row.rate): row.tax_amount for row in invoice.tax_lines.all()}
+    assert rows[("S", Decimal("0.2100"))] == Decimal("0.19")  # per line it would be 0.09 + 0.09 = 0.18
+    assert invoice.rounding_rule == "per_document" and invoice.tax_amount == Decimal("0.19")
+    assert {category for category, _ in rows} == {"S", "E", "Z"}
+    xml = check_both(engine, tmp_path, invoice)
+    assert "VATEX-EU-132" in [e.text for e in xml.iter(f"{CBC}TaxExemptionReasonCode")]
+
+
+def test_out_of_scope_invoice_carries_no_vat_ids_and_may_not_mix(engine, tmp_path, seller):
+    customer = f.customer()
+    deposit = f.shipped_invoice(customer, [(f.product("5.00", "0", goods=False, category="O", name="Deposit"), 2)])
+    xml = check_both(engine, tmp_path, deposit)  # BR-O-02: no VAT identifiers at all
+    assert not list(xml.iter("{*}PartyTaxScheme"))
+    mixed = f.shipped_invoice(
+        customer, [(f.product("5.00", "0", goods=False, category="O"), 1), (f.product("10.00"), 1)]
+    )
+    with pytest.raises(einvoice.EInvoiceError, match=r"mixes 'not subject to VAT' \(O\) lines"):
+        einvoice.ubl(mixed)

@@ -19,6 +19,8 @@ DATA_ONLY_FETCHER = URLFetcher(allowed_protocols={"data"}, timeout=1)
 
 
 def _load(invoice: Invoice) -> Invoice:
+    if "tax_lines" in getattr(invoice, "_prefetched_objects_cache", {}):
+        return invoice  # loaded already (render() loads once for every document kind)
     return (
         Invoice.objects.select_related("customer", "order", "shipment", "credited_invoice")
         .prefetch_related("lines", "tax_lines", "instalments")

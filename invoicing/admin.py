@@ -4,7 +4,20 @@ from django.db import transaction
 from o2c.core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin, without_save_buttons
 
 from . import tasks
-from .models import BankAccount, Invoice, InvoiceDocument, InvoiceLine
+from .models import (
+    BankAccount,
+    BillingProfile,
+    Company,
+    DocumentBundle,
+    Invoice,
+    InvoiceDocument,
+    InvoiceInstalment,
+    InvoiceLine,
+    InvoiceTaxLine,
+    PaymentTermsInstalment,
+    SendLog,
+    TaxRate,
+)
 
 
 def _is_draft(invoice: Invoice | None) -> bool:
@@ -23,6 +36,7 @@ class InvoiceLineInline(admin.TabularInline):
         "unit",
         "unit_price",
         "tax_rate",
+        "tax_category",
         "net_amount",
         "tax_amount",
         "order_line",
@@ -57,6 +71,24 @@ class InvoiceDocumentInline(ReadOnlyInlineMixin, admin.TabularInline):
     fields = ["kind", "file", "size", "sha256", "created_at"]
 
 
+class InvoiceTaxLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = InvoiceTaxLine
+    fields = ["category", "rate", "taxable_amount", "tax_amount", "exemption_reason", "exemption_code"]
+    show_change_link = False
+
+
+class InvoiceInstalmentInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = InvoiceInstalment
+    fields = ["sequence", "due_date", "percent", "amount"]
+    show_change_link = False
+
+
+class SendLogInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = SendLog
+    fields = ["created_at", "channel", "recipient", "documents", "result", "detail", "sent_at"]
+    show_change_link = False
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
     """Invoices are created and issued by o2c.flow.ship. A draft may be corrected here; from
@@ -73,12 +105,12 @@ class InvoiceAdmin(admin.ModelAdmin):
         "amount_open",
         "currency",
     ]
-    list_filter = ["status", "currency", "due_date"]
+    list_filter = ["kind", "status", "currency", "due_date"]
     list_select_related = ["customer", "order"]
     search_fields = ["number", "customer_po", "customer__name", "customer__account_number", "order__number"]
     date_hierarchy = "issue_date"
     autocomplete_fields = ["customer", "order", "shipment"]
-    inlines = [InvoiceLineInline, InvoiceDocumentInline]
+    inlines = [InvoiceLineInline, InvoiceTaxLineInline, InvoiceInstalmentInline, InvoiceDocumentInline, SendLogInline]
     actions = ["queue_pdf_rendering"]
     readonly_fields = [
         "number",
@@ -94,10 +126,12 @@ class InvoiceAdmin(admin.ModelAdmin):
         "created_at",
     ]
     fieldsets = [
-        (None, {"fields": ["number", "status", "customer", "order", "shipment", "customer_po"]}),
+        (None, {"fields": ["number", "kind", "status", "customer", "order", "shipment", "customer_po"]}),
+        ("Credit note", {"fields": ["credited_invoice", "reason"]}),
         ("Billing", {"fields": ["bill_to", "payment_terms", "currency"]}),
         ("Dates", {"fields": ["issue_date", "supply_date", "due_date"]}),
-        ("Amounts", {"fields": ["net_amount", "tax_amount", "total", "amount_open"]}),
+        ("Amounts", {"fields": ["rounding_rule", "net_amount", "tax_amount", "total", "amount_open"]}),
+        ("Payment", {"fields": ["rf_reference", "discount_percent", "discount_date", "discount_amount"]}),
         ("Record", {"fields": ["issued_at", "issued_by", "created_at"]}),
     ]
 
@@ -162,3 +196,71 @@ class BankAccountAdmin(admin.ModelAdmin):
     list_display = ["name", "iban", "bic", "currency", "is_default", "is_active"]
     list_filter = ["currency", "is_default", "is_active"]
     search_fields = ["name", "iban"]
+
+
+@admin.register(InvoiceTaxLine)
+class InvoiceTaxLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["invoice", "category", "rate", "taxable_amount", "tax_amount", "exemption_code"]
+    list_filter = ["category", "rate"]
+    list_select_related = ["invoice"]
+    search_fields = ["invoice__number"]
+
+
+@admin.register(InvoiceInstalment)
+class InvoiceInstalmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["invoice", "sequence", "due_date", "percent", "amount"]
+    list_select_related = ["invoice"]
+    search_fields = ["invoice__number"]
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    """Our legal data and the invoice branding. New invoices freeze these at issue."""
+
+    list_display = ["legal_name", "vat_id", "registration_id", "rounding_rule", "is_active"]
+    fieldsets = [
+        ("Legal", {"fields": ["legal_name", "address_line", "postal_code", "city", "country", "vat_id"]}),
+        ("Registration", {"fields": ["registration_id", "legal_info", "einvoice_scheme", "einvoice_id"]}),
+        ("Contact", {"fields": ["email", "phone", "website"]}),
+        ("Branding", {"fields": ["logo", "primary_colour", "accent_colour", "footer_text"]}),
+        ("Rules", {"fields": ["rounding_rule", "is_active"]}),
+    ]
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "rate", "exemption_code", "is_active"]
+    list_filter = ["category", "is_active"]
+    search_fields = ["name", "exemption_reason", "exemption_code"]
+
+
+@admin.register(PaymentTermsInstalment)
+class PaymentTermsInstalmentAdmin(admin.ModelAdmin):
+    list_display = ["terms", "sequence", "percent", "days", "end_of_month"]
+    list_select_related = ["terms"]
+    list_filter = ["terms"]
+
+
+@admin.register(BillingProfile)
+class BillingProfileAdmin(admin.ModelAdmin):
+    list_display = ["customer", "rule", "send_email", "attach_xml", "export_einvoice", "email_bounced"]
+    list_filter = ["rule", "send_email", "export_einvoice", "email_bounced", "einvoice_format"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__name", "customer__account_number", "email", "einvoice_id"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = ["bounced_at"]
+
+
+@admin.register(SendLog)
+class SendLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["invoice", "channel", "recipient", "result", "created_at", "sent_at"]
+    list_filter = ["channel", "result"]
+    list_select_related = ["invoice"]
+    search_fields = ["invoice__number", "recipient"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(DocumentBundle)
+class DocumentBundleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "status", "done", "requested_by", "created_at"]
+    list_filter = ["status"]

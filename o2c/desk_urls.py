@@ -37,4 +37,8 @@ urlpatterns = [
     path("orders/import/<int:pk>/confirm/", import_views.import_confirm, name="order_import_confirm"),
     path("orders/import/<int:pk>/progress/", import_views.import_progress, name="order_import_progress"),
     path("orders/import/<int:pk>/report.csv", import_views.import_report_csv, name="order_import_report"),
+    path("invoices/<int:pk>/issue/", views.issue_draft, name="issue_draft"),
+    path("invoices/<int:pk>/resend/", views.resend_invoice, name="resend_invoice"),
+    path("invoices/<int:pk>/credit-note/", views.credit_note_new, name="credit_note_new"),
+    path("invoices/bulk/", views.invoice_bulk, name="invoice_bulk"),
 ]

@@ -6,9 +6,11 @@ services of the apps involved, in order; work that must not run for a rolled-bac
 """
 
 import datetime
+import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from credit import notifications as credit_notifications
 from credit import selectors as credit_selectors
@@ -17,9 +19,10 @@ from credit.models import CreditApplication, CreditDecision
 from fulfillment import selectors as fulfillment_selectors
 from fulfillment import services as fulfillment
 from fulfillment.models import ProofOfDelivery, Shipment
+from invoicing import selectors as invoicing_selectors
 from invoicing import services as invoicing
 from invoicing import tasks as invoicing_tasks
-from invoicing.models import Invoice, InvoiceLine
+from invoicing.models import BillingProfile, Invoice, InvoiceLine
 from o2c.core import timeline
 from o2c.core.errors import DomainError
 from orders import imports as order_imports
@@ -30,6 +33,8 @@ from receivables import services as receivables
 from receivables.models import Payment, StatementLine
 
 DEFAULT_PACKAGE_KG = Decimal("1.000")  # the one-go path's single carton, when no weights are given
+
+logger = logging.getLogger(__name__)
 
 
 # 1. Order entry -> credit check -> stock reservation ------------------------------------------
@@ -49,6 +54,7 @@ def submit_draft(*, order: SalesOrder, by) -> SalesOrder:
     if decision.outcome == CreditDecision.Outcome.APPROVED:
         order = orders.approve_order(order=order, note="Within credit limit")
         fulfillment.reserve_order(order=order, by=by)
+        bill_up_front(order=order, by=by)
     else:
         order = orders.hold_order(order=order, reasons=decision.reason_list)
     return order
@@ -80,6 +86,7 @@ def decide_credit_hold(
         return order
     order = orders.approve_order(order=order, by=by, note=reason)
     fulfillment.reserve_order(order=order, by=by)
+    bill_up_front(order=order, by=by)
     return order
 
 
@@ -113,6 +120,7 @@ def decide_credit_application(
             if credit.recheck_hold(order=order, note="Within credit: the credit application was approved."):
                 orders.approve_order(order=order, by=by, note="Credit application approved")
                 fulfillment.reserve_order(order=order, by=by)
+                bill_up_front(order=order, by=by)
             else:  # still over the new limit: re-decide so the queue shows today's reasons
                 decision = credit.decide_order(order=order)
                 timeline.record(
@@ -171,14 +179,12 @@ def ship_shipment(
     return _invoice_shipment(shipment=shipment, by=by, on=on)
 
 
-def _invoice_shipment(*, shipment: Shipment, by, on: datetime.date | None = None) -> Invoice:
-    invoice = invoicing.create_invoice_for_shipment(shipment=shipment, by=by)
-    trail = invoice.order.trail if invoice.order_id else f"shipment:{shipment.pk}"
-    invoice = invoicing.issue_invoice(invoice=invoice, by=by, on=on, trail=trail)
-    receivables.post_invoice(invoice=invoice, by=by)
-    invoice_id = invoice.pk
-    transaction.on_commit(lambda: invoicing_tasks.render_invoice_pdf.delay(invoice_id))
-    return invoice
+def _invoice_shipment(*, shipment: Shipment, by, on: datetime.date | None = None) -> Invoice | None:
+    """The shipment is billed by the customer's billing rule (section 11): each shipment
+    (default) -> invoiced now; up front or consolidated -> None here."""
+    orders_shipped = {line.order_line.order for line in shipment.lines.select_related("order_line__order")}
+    trail = next(iter(orders_shipped)).trail if len(orders_shipped) == 1 else f"shipment:{shipment.pk}"
+    return bill_shipment(shipment=shipment, by=by, on=on, trail=trail)
 
 
 @transaction.atomic
@@ -344,6 +350,7 @@ def _release_holds_within_credit(*, customer_id: int, by) -> None:
         if credit.recheck_hold(order=order):
             orders.approve_order(order=order, note="Within credit again after a payment")
             fulfillment.reserve_order(order=order, by=by)
+            bill_up_front(order=order, by=by)
 
 
 def _complete_if_done(*, order: SalesOrder, by) -> None:
@@ -351,7 +358,7 @@ def _complete_if_done(*, order: SalesOrder, by) -> None:
     order.refresh_from_db()
     if order.status != SalesOrder.Status.APPROVED or not fulfillment_selectors.is_fully_shipped(order):
         return
-    invoices = order.invoices.exclude(status=Invoice.Status.DRAFT)
+    invoices = order.invoices.filter(kind=Invoice.Kind.INVOICE).exclude(status=Invoice.Status.DRAFT)
     if invoices.exists() and not invoices.exclude(status=Invoice.Status.PAID).exists():
         orders.complete_order(order=order, by=by)
 
@@ -633,3 +640,92 @@ def _import_one(order_import: OrderImport, plan, by) -> SalesOrder:
         order_import=order_import,
         import_key=plan.key,
     )
+
+
+# 11. Billing: per shipment, up front, or consolidated by period; credit notes ---------------------
+def _billing_rule(customer) -> str:
+    return invoicing.billing_profile_of(customer).rule
+
+
+def bill_shipment(*, shipment, by, on: datetime.date | None = None, trail: str = "") -> Invoice | None:
+    """Invoice a shipment's lines not billed yet, when the customer is billed per shipment:
+    issue with its number, post to the AR ledger, then render and send after commit."""
+    if _billing_rule(shipment.customer) != BillingProfile.Rule.EACH_SHIPMENT:
+        return None
+    if not invoicing.billable_shipment_lines(shipment.lines.all()).exists():
+        return None  # billed up front
+    invoice = invoicing.create_invoice_for_shipment(shipment=shipment, by=by)
+    return issue_and_post(invoice=invoice, by=by, on=on, trail=trail)
+
+
+def bill_up_front(*, order: SalesOrder, by) -> Invoice | None:
+    """Customers billed up front (prepayment, services) get the whole order's invoice on approval."""
+    if _billing_rule(order.customer) != BillingProfile.Rule.UP_FRONT:
+        return None
+    invoice = invoicing.create_up_front_invoice(order=order, by=by)
+    return issue_and_post(invoice=invoice, by=by, trail=order.trail)
+
+
+@transaction.atomic
+def issue_and_post(*, invoice: Invoice, by, on: datetime.date | None = None, trail: str = "") -> Invoice:
+    """A draft invoice -> issued with the next INV number -> posted to the AR ledger; after
+    commit its documents are rendered and it is sent on the customer's channels."""
+    invoice = invoicing.issue_invoice(invoice=invoice, by=by, on=on, trail=trail)
+    if invoice.is_credit_note:  # rolls the issue back: a credit note posts the other way
+        raise invoicing.InvoicingError(f"{invoice} is a credit note; issue it with issue_credit_note.")
+    receivables.post_invoice(invoice=invoice, by=by)
+    _render_and_send_after_commit(invoice, by=by)
+    return invoice
+
+
+def _render_and_send_after_commit(invoice: Invoice, *, by) -> None:
+    invoice_id = invoice.pk
+    transaction.on_commit(lambda: invoicing_tasks.render_invoice_pdf.delay(invoice_id))
+    for log in invoicing.queue_sending(invoice=invoice, by=by):
+        log_id = log.pk
+        transaction.on_commit(lambda log_id=log_id: invoicing_tasks.deliver_invoice.delay(log_id))
+
+
+@transaction.atomic
+def resend(*, invoice: Invoice, by) -> list:
+    """Send an issued invoice again on the customer's channels (a new send log entry each)."""
+    logs = invoicing.queue_sending(invoice=invoice, by=by)
+    for log in logs:
+        log_id = log.pk
+        transaction.on_commit(lambda log_id=log_id: invoicing_tasks.deliver_invoice.delay(log_id))
+    return logs
+
+
+def run_consolidated_billing(*, frequency: str, on: datetime.date, by=None) -> list[Invoice]:
+    """The weekly or monthly run (Celery beat): one invoice per customer billed with that
+    rule for everything shipped up to `on` and not billed yet, one transaction per customer
+    (one customer's problem does not hold up the others' invoices). Safe to run twice: a
+    shipped line is billed once, ever."""
+    invoices = []
+    for customer, lines in list(invoicing_selectors.unbilled_shipment_lines_by_customer(rule=frequency, until=on)):
+        try:
+            with transaction.atomic():
+                draft = invoicing.create_invoice_for_shipment_lines(
+                    customer=customer, shipment_lines=lines, period=(_first_shipped(lines), on)
+                )
+                invoices.append(issue_and_post(invoice=draft, by=by, on=on, trail=f"customer:{customer.pk}"))
+        except invoicing.InvoicingError as error:  # left for the next run; the clerk sees it on "ready to bill"
+            logger.warning("Billing run %s: %s not billed: %s", frequency, customer, error)
+    return invoices
+
+
+def _first_shipped(lines) -> datetime.date:
+    return min(timezone.localdate(line.shipment.shipped_at) for line in lines)
+
+
+@transaction.atomic
+def issue_credit_note(*, note: Invoice, by, on: datetime.date | None = None) -> Invoice:
+    """A draft credit note -> refused if it is more than the invoice has open -> issued with
+    the next CN number -> posted to the AR ledger, reducing the invoice's open amount ->
+    rendered and sent after commit."""
+    invoicing.check_credit_note_fits(note=note)
+    trail = f"order:{note.order_id}" if note.order_id else f"invoice:{note.credited_invoice_id}"
+    note = invoicing.issue_invoice(invoice=note, by=by, on=on, trail=trail)
+    receivables.post_credit_note(credit_note=note, by=by)
+    _render_and_send_after_commit(note, by=by)
+    return note

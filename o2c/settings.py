@@ -159,6 +159,16 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "task": "o2c.tasks.nightly_cash_reconciliation",
         "schedule": crontab(hour=1, minute=30),
     },
+    "billing-weekly": {  # Monday 00:30: one invoice per weekly-billed customer, up to Sunday
+        "task": "o2c.tasks.run_consolidated_billing",
+        "schedule": crontab(hour=0, minute=30, day_of_week=1),
+        "args": ("weekly",),
+    },
+    "billing-monthly": {  # the 1st, 00:45: everything shipped up to the last day of the month before
+        "task": "o2c.tasks.run_consolidated_billing",
+        "schedule": crontab(hour=0, minute=45, day_of_month=1),
+        "args": ("monthly",),
+    },
 }
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
@@ -208,6 +218,14 @@ STORAGES = {
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "billing@o2c.example")
+# Real SMTP in production: EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and these.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 
 # --- the business ------------------------------------------------------------------------------
 O2C_COMPANY = {

@@ -1,9 +1,11 @@
 """Celery tasks that call the flow: thin, ids in, safe to run twice."""
 
+import datetime
 import logging
 
 from celery import shared_task
 from django.db import OperationalError, transaction
+from django.utils import timezone
 
 from o2c import flow
 from receivables import cashapp, selectors
@@ -73,3 +75,12 @@ def nightly_cash_reconciliation(self) -> int:
 def import_orders(self, order_import_id: int) -> None:
     """Import a confirmed CSV file's good orders; a re-delivered task skips the saved ones."""
     flow.import_orders(order_import_id=order_import_id)
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def run_consolidated_billing(self, frequency: str, on: str | None = None) -> int:
+    """The weekly or monthly billing run (Celery beat, just after midnight): bills what shipped
+    up to `on` (default yesterday). Safe to run twice: what was billed is not billed again.
+    Returns how many invoices it issued."""
+    day = datetime.date.fromisoformat(on) if on else timezone.localdate() - datetime.timedelta(days=1)
+    return len(flow.run_consolidated_billing(frequency=frequency, on=day))

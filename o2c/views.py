@@ -23,6 +23,9 @@ from fulfillment import services as fulfillment_services
 from fulfillment import views as fulfillment_views
 from fulfillment.forms import ProofOfDeliveryForm, ReceiveForm, ShipForm, line_deliveries
 from fulfillment.models import ExpectedReceipt, ReturnAuthorisation, Shipment, Warehouse
+from invoicing import services as invoicing_services
+from invoicing import tasks as invoicing_tasks
+from invoicing.forms import CreditNoteForm
 from invoicing.models import Invoice, InvoiceLine
 from o2c import flow
 from o2c.core import roles, timeline
@@ -322,8 +325,9 @@ def _order_context(order: SalesOrder, user, **extra) -> dict:
             ("Paid", _percent(paid_amount.get(line.pk, Decimal("0")), line.total)),
         ]
     total_quantity = sum((line.quantity for line in lines), Decimal("0")) or Decimal("1")
-    invoiced = sum((i.total for i in invoices), Decimal("0"))
-    paid = sum((i.amount_paid for i in invoices), Decimal("0"))
+    credited = sum((i.total for i in invoices if i.is_credit_note), Decimal("0"))
+    invoiced = sum((i.total for i in invoices if not i.is_credit_note), Decimal("0")) - credited
+    paid = sum((i.amount_paid for i in invoices if not i.is_credit_note), Decimal("0")) - credited
     return {
         "order": order,
         "lines": lines,
@@ -439,11 +443,14 @@ def ship_order(request, pk: int):
     except DomainError as error:
         messages.error(request, str(error))
     else:
-        messages.success(
-            request,
-            f"Order {order.number} shipped and invoice {invoice.number} issued "
-            f"({invoice.total} {invoice.currency}); its PDF is being rendered.",
-        )
+        if invoice is None:  # billed up front, or in the customer's weekly/monthly run
+            messages.success(request, f"Order {order.number} shipped; it is billed by the customer's billing rule.")
+        else:
+            messages.success(
+                request,
+                f"Order {order.number} shipped and invoice {invoice.number} issued "
+                f"({invoice.total} {invoice.currency}); its PDF is being rendered.",
+            )
     return _back(request, pk)
 
 
@@ -614,13 +621,14 @@ def _pdf_of(invoice: Invoice):
     return invoice.documents.filter(kind="pdf").first()
 
 
-def _invoice_context(invoice: Invoice, payment_form) -> dict:
+def _invoice_context(invoice: Invoice, payment_form, credit_form=None) -> dict:
     return {
         "invoice": invoice,
         "lines": invoice.lines.all(),
         "pdf": _pdf_of(invoice),
         "allocations": invoice.allocations.select_related("payment", "created_by"),
         "payment_form": payment_form,
+        **_billing_context(invoice, credit_form),
     }
 
 
@@ -686,3 +694,125 @@ def order_copy(request, pk: int):
         return _back(request, pk)
     messages.success(request, f"New draft {copy} copied from {order}: check it and submit.")
     return redirect("desk:order_edit", pk=copy.pk)
+
+
+# Billing: issue, send, credit notes, bulk actions ----------------------------------------------
+def _billing_context(invoice: Invoice, credit_form=None) -> dict:
+    return {
+        "tax_lines": invoice.tax_lines.all(),
+        "instalments": invoice.instalments.all(),
+        "documents": {d.kind: d for d in invoice.documents.all()},
+        "send_log": invoice.send_log.select_related("requested_by")[:50],
+        "credit_notes": invoice.credit_notes.order_by("-id"),
+        "credit_form": credit_form or CreditNoteForm(),
+    }
+
+
+@roles.permission_required("invoicing.issue_invoice")
+def issue_draft(request, pk: int):
+    """Issue one draft invoice or credit note through the flow (number, ledger, send)."""
+    invoice = get_object_or_404(Invoice, pk=pk)
+    if request.method == "POST":
+        _issue(request, invoice)
+    return redirect("desk:invoice_detail", pk=pk)
+
+
+def _issue(request, invoice: Invoice) -> Invoice | None:
+    try:
+        if invoice.is_credit_note:
+            issued = flow.issue_credit_note(note=invoice, by=request.user)
+        else:
+            issued = flow.issue_and_post(invoice=invoice, by=request.user)
+    except DomainError as error:
+        messages.error(request, f"{invoice}: {error}")
+        return None
+    messages.success(request, f"{issued.number} issued and posted; it is sent to the customer once rendered.")
+    return issued
+
+
+@roles.permission_required("invoicing.issue_invoice")
+def resend_invoice(request, pk: int):
+    invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+    if request.method == "POST":
+        try:
+            logs = flow.resend(invoice=invoice, by=request.user)
+        except DomainError as error:
+            messages.error(request, str(error))
+        else:
+            sent_to = ", ".join(f"{log.get_channel_display().lower()} {log.recipient}" for log in logs)
+            messages.success(request, f"{invoice.number} queued for sending: {sent_to}.")
+    return redirect("desk:invoice_detail", pk=pk)
+
+
+@roles.permission_required("invoicing.issue_invoice")
+def credit_note_new(request, pk: int):
+    """Credit an issued invoice, in full or by an amount: the credit note is drafted and
+    issued in one transaction, or nothing is saved and the form says why."""
+    invoice = get_object_or_404(Invoice.objects.select_related("customer", "order", "shipment"), pk=pk)
+    if request.method != "POST":
+        return redirect("desk:invoice_detail", pk=pk)
+    form = CreditNoteForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                if data["full"]:
+                    lines = [(line, line.quantity) for line in invoice.lines.all()]
+                    note = invoicing_services.propose_credit_note(
+                        invoice=invoice, lines=lines, reason=data["reason"], by=request.user
+                    )
+                else:
+                    note = invoicing_services.propose_credit_note_for_amount(
+                        invoice=invoice, amount=data["amount"], reason=data["reason"], by=request.user
+                    )
+                note = flow.issue_credit_note(note=note, by=request.user)
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Credit note {note.number} of {note.total} {note.currency} issued.")
+            target = reverse("desk:invoice_detail", args=[pk])
+            return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    context = _invoice_context(invoice, PaymentForm.for_invoice(invoice), credit_form=form)
+    if request.htmx:
+        return render(request, "o2c/invoice_detail.html#credit_form", context)
+    return render(request, "o2c/invoice_detail.html", context, status=422)
+
+
+@roles.permission_required("invoicing.view_invoice")
+def invoice_bulk(request):
+    """Ticked invoices: issue (drafts), send again, or download their PDFs as a zip built by
+    a worker (the page shows its progress)."""
+    if request.method != "POST":
+        return redirect("invoicing:list")
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:500]
+    action = request.POST.get("action", "")
+    back = request.POST.get("next", "")
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("invoicing:list")
+    if not ids:
+        messages.error(request, "Tick at least one invoice first.")
+        return redirect(back)
+    if action in {"issue", "send"} and not request.user.has_perm("invoicing.issue_invoice"):
+        messages.error(request, "Only a billing clerk can issue or send invoices.")
+        return redirect(back)
+    if action == "issue":
+        issued = [i for i in Invoice.objects.filter(pk__in=ids, status=Invoice.Status.DRAFT) if _issue(request, i)]
+        messages.info(request, f"{len(issued)} of {len(ids)} issued.")
+    elif action == "send":
+        count = 0
+        for invoice in Invoice.objects.filter(pk__in=ids).exclude(status=Invoice.Status.DRAFT):
+            flow.resend(invoice=invoice, by=request.user)
+            count += 1
+        messages.success(request, f"{count} invoice(s) queued for sending.")
+    elif action == "zip":
+        try:
+            bundle = invoicing_services.request_bundle(invoice_ids=ids, by=request.user)
+        except DomainError as error:
+            messages.error(request, str(error))
+            return redirect(back)
+        bundle_id = bundle.pk
+        transaction.on_commit(lambda: invoicing_tasks.build_document_bundle.delay(bundle_id))
+        return redirect("invoicing:bundle", pk=bundle.pk)
+    else:
+        messages.error(request, "Choose an action: issue, send or download.")
+    return redirect(back)

@@ -170,3 +170,30 @@ def allocate_payment(*, payment: Payment, invoice: Invoice, amount: Decimal, by=
         by=by,
     )
     return allocation
+
+
+@transaction.atomic
+def post_credit_note(*, credit_note: Invoice, by=None) -> JournalEntry:
+    """An issued credit note: Dr revenue (net) / Dr output tax (tax) / Cr receivables (gross),
+    and the invoice it corrects has that much less open (never below zero: invoicing refuses)."""
+    if credit_note.kind != Invoice.Kind.CREDIT_NOTE or credit_note.status == Invoice.Status.DRAFT:
+        raise ReceivablesError(f"{credit_note} is not an issued credit note.")
+    if JournalEntry.objects.filter(invoice=credit_note).exists():
+        raise ReceivablesError(f"Credit note {credit_note} is already posted.")
+    zero = Decimal("0")
+    entry = _post(
+        kind=getattr(JournalEntry.Kind, "CREDIT_NOTE", "credit_note"),
+        customer=credit_note.customer,
+        currency=credit_note.currency,
+        effective_date=credit_note.issue_date,
+        description=f"Credit note {credit_note.number} on {credit_note.credited_invoice.number}",
+        invoice=credit_note,
+        by=by,
+        lines=[
+            (Account.REVENUE, credit_note.net_amount, zero),
+            (Account.TAX, credit_note.tax_amount, zero),
+            (Account.RECEIVABLES, zero, credit_note.total),
+        ],
+    )
+    invoicing.reduce_open_amount(invoice_id=credit_note.credited_invoice_id, amount=credit_note.total)
+    return entry

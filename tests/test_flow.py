@@ -52,7 +52,7 @@ def test_one_order_from_entry_to_cash(world, django_capture_on_commit_callbacks)
 
     with django_capture_on_commit_callbacks() as callbacks:
         invoice = flow.ship(order=order, by=staff(WAREHOUSE), carrier="DHL", tracking_number="JD0001")
-    assert len(callbacks) == 4  # pick list, packing slip, bill of lading, invoice PDF: queued only after commit
+    assert len(callbacks) == 5  # pick list, packing slip, bill of lading, invoice documents, email: after commit
     item.refresh_from_db()
     assert (item.on_hand, item.reserved) == (Decimal("6"), Decimal("0"))
     assert invoice.number.startswith(f"INV-{invoice.issue_date.year}-")

@@ -146,3 +146,76 @@ def _stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+class WorkerControl:
+    """Start, SIGKILL and restart real workers on the test broker (chaos tests). Each start
+    may add environment variables; every process's output goes to one log file."""
+
+    def __init__(self, app, base_env: dict, log_path: Path):
+        self.app, self.base_env, self.log_path = app, base_env, log_path
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self, **extra_env: str) -> subprocess.Popen:
+        self.starts += 1
+        hostname = f"test-worker-{os.getpid()}-{self.starts}@{socket.gethostname()}"
+        with self.log_path.open("a") as log:
+            log.write(f"--- worker start {self.starts} {extra_env} ---\n")
+            log.flush()
+            self.process = subprocess.Popen(
+                [str(CELERY), "-A", "o2c", "worker", "--pool=solo", "--concurrency", "1", "-Q", "celery",
+                 "-l", "info", "-n", hostname, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=BASE_DIR,
+                env={**self.base_env, **extra_env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        _wait_until_ready(self.app, self.process, hostname)
+        return self.process
+
+    def kill(self) -> None:
+        """SIGKILL: no warm shutdown, no ack; the broker keeps the message unacknowledged."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
+@pytest.fixture
+def celery_worker_control(request, transactional_db, settings, tmp_path):
+    """Like celery_worker_process, but the test starts, kills and restarts workers itself.
+    Unacknowledged messages come back after CELERY_VISIBILITY_TIMEOUT=3 seconds here."""
+    import redis
+
+    from o2c.celery import app
+
+    broker_url = _test_broker_url()
+    redis.Redis.from_url(broker_url).flushdb()
+    media_root = Path(settings.MEDIA_ROOT)
+    media_root.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "o2c.settings",
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": broker_url,
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_VISIBILITY_TIMEOUT": "3",
+        "O2C_MEDIA_ROOT": str(media_root),
+        "PYTHONUNBUFFERED": "1",
+    }
+    previous_broker = _point_app_at(broker_url)
+    control = WorkerControl(app, env, tmp_path / "celery-workers.log")
+    failed_before = request.session.testsfailed
+    try:
+        yield control
+    finally:
+        control.stop()
+        _point_app_at(previous_broker)
+        if request.session.testsfailed > failed_before and control.log_path.exists():
+            print(f"--- celery worker log ({control.log_path}) ---\n{control.log()}")

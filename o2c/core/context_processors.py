@@ -10,6 +10,7 @@ NAVIGATION = [
     ("Shipping", "fulfillment:to_ship", "fulfillment.ship_order"),
     ("Backorders", "fulfillment:backorders", "orders.view_salesorder"),
     ("Invoices", "invoicing:list", "invoicing.view_invoice"),
+    ("Ready to bill", "invoicing:ready", "invoicing.issue_invoice"),
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
     ("Cash", "desk:cash_queue", "receivables.add_payment"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),

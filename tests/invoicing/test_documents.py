@@ -48,7 +48,9 @@ def test_render_task_stores_the_pdf_once_with_its_hash(staff):
     invoice = shipped_invoice(staff)
     tasks.render_invoice_pdf.run(invoice.pk)
     tasks.render_invoice_pdf.run(invoice.pk)  # a redelivered task finds the work done
-    document = InvoiceDocument.objects.get(invoice=invoice)
+    document = InvoiceDocument.objects.get(invoice=invoice, kind="pdf")
+    # PDF and Factur-X, once each; no UBL: this buyer has no VAT id or e-invoice endpoint (see its timeline)
+    assert sorted(InvoiceDocument.objects.filter(invoice=invoice).values_list("kind", flat=True)) == ["facturx", "pdf"]
     content = document.file.read()
     assert content.startswith(b"%PDF-")
     assert len(content) == document.size

@@ -42,4 +42,8 @@ def test_worker_renders_the_pdf_queued_by_shipping(celery_worker_process, staff)
     text = subprocess.run(["pdftotext", document.file.path, "-"], capture_output=True, check=True).stdout.decode()
     assert invoice.number in text
     assert "360.58 EUR" in text  # 2 x 149.00 = 298.00 + 21% 62.58
+    deadline = time.monotonic() + 45  # the PDF is stored first; the e-invoices follow in the same task
+    while "succeeded" not in celery_worker_process.read_text() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert "render_invoice_pdf" in celery_worker_process.read_text()
     assert "succeeded" in celery_worker_process.read_text()

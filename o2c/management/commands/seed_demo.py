@@ -32,7 +32,8 @@ from credit.models import CreditProfile, ExchangeRate
 from fulfillment import services as fulfillment
 from fulfillment.models import Carrier, ExpectedReceipt, Location, ReturnLine, Shipment, StockItem, Warehouse
 from fulfillment.services import receive_stock
-from invoicing.models import BankAccount, Invoice
+from invoicing import services as invoicing_services
+from invoicing.models import BankAccount, BillingProfile, Company, DocumentBundle, Invoice, PaymentTermsInstalment
 from o2c import flow
 from o2c.core import roles
 from o2c.core.money import line_amounts
@@ -453,9 +454,11 @@ class Seeder:
         plans = self._plan_orders()
         self._create_stock(plans)
         self.releases = 0
+        self._seed_billing(plans)
         self._run_orders(plans)
         self._fulfilment_after_shipping()
         self._portal_activity()
+        self._seed_bundle()
         code, reason = BANKRUPT
         Customer.objects.filter(account_number=code).update(is_active=False, blocked_reason=reason)
         self._credit_extras()
@@ -614,6 +617,36 @@ class Seeder:
             f"WEB-{n},{first.account_number},{products[n % 3].sku},{n + 1},WEB-PO-{n}\n" for n in range(3)
         )
         order_imports.create_import(filename="webshop-export.csv", data=sample.encode(), by=self.users["clerk"])
+
+    # --- billing master data (invoicing) ---------------------------------------------------------
+    def _seed_billing(self, plans: list[PlannedOrder]) -> None:
+        """Our company, instalment terms for the customer with the most paid-up orders, a
+        billing profile for everyone (one also gets the UBL attached to its emails)."""
+        company = invoicing_services.current_company()
+        if not company.legal_info:
+            Company.objects.filter(pk=company.pk).update(
+                legal_info="NV, RPR Brussels",
+                footer_text="Northwind Supplies NV · RPR Brussels · www.northwind.example",
+            )
+        terms, _ = PaymentTerms.objects.get_or_create(
+            code="INST-30-60", defaults={"name": "Half at 30, half at 60 days", "net_days": 60}
+        )
+        for sequence, days in ((1, 30), (2, 60)):
+            PaymentTermsInstalment.objects.get_or_create(
+                terms=terms, sequence=sequence, defaults={"percent": Decimal("50"), "days": days}
+            )
+        for customer in self.customers:
+            BillingProfile.objects.get_or_create(customer=customer)
+        paid_up = Counter(plan.customer.pk for plan in plans if plan.after == "paid" and plan.credit == "auto")
+        if paid_up:
+            Customer.objects.filter(pk=paid_up.most_common(1)[0][0]).update(payment_terms=terms)
+        if len(self.customers) > 2:
+            BillingProfile.objects.filter(customer=self.customers[2]).update(attach_xml=True)
+
+    def _seed_bundle(self) -> None:
+        ids = list(Invoice.objects.exclude(status=Invoice.Status.DRAFT).values_list("pk", flat=True)[:3])
+        if ids and not DocumentBundle.objects.exists():
+            invoicing_services.request_bundle(invoice_ids=ids, by=self.users["billing"])
 
     # --- master data -----------------------------------------------------------------------
     def _create_users(self) -> dict:

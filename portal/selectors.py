@@ -16,22 +16,6 @@ from receivables.models import Account, JournalLine
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
 CUSTOMER_ACCOUNTS = [Account.RECEIVABLES, Account.UNAPPLIED_CASH]  # what the customer owes, net of cash on account
 
-# Public tracking pages of the carriers we use; a carrier not listed shows its number only.
-TRACKING_URLS = {
-    "dhl": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={}",
-    "ups": "https://www.ups.com/track?tracknum={}",
-    "dpd": "https://tracking.dpd.de/status/en_US/parcel/{}",
-    "postnl": "https://jouw.postnl.nl/track-and-trace/{}",
-    "bpost": "https://track.bpost.cloud/btr/web/#/search?itemCode={}",
-    "gls": "https://gls-group.com/track/{}",
-    "fedex": "https://www.fedex.com/fedextrack/?trknbr={}",
-}
-
-
-def tracking_url(carrier: str, tracking_number: str) -> str:
-    template = TRACKING_URLS.get(carrier.strip().lower().replace(" ", ""))
-    return template.format(tracking_number) if template and tracking_number else ""
-
 
 def next_due(customer: Customer, *, limit: int = 5):
     return (
@@ -42,7 +26,12 @@ def next_due(customer: Customer, *, limit: int = 5):
 
 
 def recent_deliveries(customer: Customer, *, limit: int = 5):
-    return Shipment.objects.filter(customer=customer).exclude(shipped_at=None).order_by("-shipped_at", "-id")[:limit]
+    return (
+        Shipment.objects.filter(customer=customer)
+        .exclude(shipped_at=None)
+        .select_related("carrier")
+        .order_by("-shipped_at", "-id")[:limit]
+    )
 
 
 def catalogue(customer: Customer):

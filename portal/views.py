@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from fulfillment import carriers
 from fulfillment.models import Shipment
 from invoicing.models import Invoice, InvoiceDocument
 from invoicing.references import format_rf, rf_reference
@@ -52,7 +53,7 @@ def _mark_overdue(invoices, today):
 def _with_tracking(shipments) -> list:
     shipments = list(shipments)
     for shipment in shipments:
-        shipment.tracking_url = selectors.tracking_url(shipment.carrier, shipment.tracking_number)
+        shipment.tracking_url = carriers.tracking_link(shipment)
     return shipments
 
 
@@ -204,10 +205,12 @@ def orders(request):
 def order_detail(request, order_id: int):
     order = get_object_or_404(scoped(SalesOrder.objects.exclude(status=SalesOrder.Status.DRAFT), request), pk=order_id)
     shipments = list(
-        scoped(Shipment.objects.filter(lines__order_line__order=order), request).distinct().order_by("created_at")
+        scoped(Shipment.objects.filter(lines__order_line__order=order).select_related("carrier"), request)
+        .distinct()
+        .order_by("created_at")
     )
     for shipment in shipments:
-        shipment.tracking_url = selectors.tracking_url(shipment.carrier, shipment.tracking_number)
+        shipment.tracking_url = carriers.tracking_link(shipment)
     return render(
         request,
         "portal/order_detail.html",

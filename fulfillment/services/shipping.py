@@ -232,13 +232,30 @@ def pack(*, shipment: Shipment, packages: list[tuple[Decimal, str]], by=None) ->
     return shipment
 
 
+# Public tracking pages of well-known carriers: a carrier typed for the first time gets its link.
+KNOWN_TRACKING_URLS = {
+    "dhl": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tracking}",
+    "ups": "https://www.ups.com/track?tracknum={tracking}",
+    "dpd": "https://tracking.dpd.de/status/en_US/parcel/{tracking}",
+    "postnl": "https://jouw.postnl.nl/track-and-trace/{tracking}",
+    "bpost": "https://track.bpost.cloud/btr/web/#/search?itemCode={tracking}",
+    "gls": "https://gls-group.com/track/{tracking}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={tracking}",
+}
+
+
 def carrier_named(name: str) -> Carrier | None:
-    """The carrier with this code or name, created (manual adapter) the first time it is typed."""
+    """The carrier with this code or name, created (manual adapter, with the tracking link of a
+    well-known carrier) the first time it is typed."""
     name = (name or "").strip()[:60]
     if not name:
         return None
     carrier = Carrier.objects.filter(Q(code__iexact=name[:20]) | Q(name__iexact=name)).first()
-    return carrier or Carrier.objects.create(code=name[:20].upper(), name=name)
+    return carrier or Carrier.objects.create(
+        code=name[:20].upper(),
+        name=name,
+        tracking_url=KNOWN_TRACKING_URLS.get(name.lower().replace(" ", ""), ""),
+    )
 
 
 @transaction.atomic

@@ -101,6 +101,7 @@ ALLOWED: dict[str, set[str]] = {
     "receivables:open_items": READ_DOCUMENTS,
     "reporting:dashboard": {FINANCE},
     "portal:home": {CUSTOMER},
+    "portal:invoice_pdf": {CUSTOMER},
     "portal:account": {CUSTOMER},
     "portal:invoices": {CUSTOMER},
     "portal:invoice_detail": {CUSTOMER},

@@ -77,16 +77,21 @@ def test_detail_shows_lines_payments_applied_and_rf(client, user, acme, people):
 
 
 def test_every_stored_document_kind_downloads(client, user, acme, people):
-    invoice = make(people, acme)
-    invoicing_kinds = [kind for kind, _ in invoice.documents.model.Kind.choices]
+    invoice = make(people, acme)  # its PDF is stored
     html = client.get(reverse("portal:invoice_detail", args=[invoice.pk])).content.decode()
-    for kind in invoicing_kinds:
+    assert reverse("portal:invoice_document", args=[invoice.pk, "ubl"]) not in html
+    assert client.get(reverse("portal:invoice_document", args=[invoice.pk, "ubl"])).status_code == 404  # not yet
+    for kind, _ in invoice.documents.model.Kind.choices:
+        if kind != "pdf":
+            invoicing.store_document(invoice_id=invoice.pk, kind=kind, content=kind.encode(), filename=f"x.{kind}")
+    html = client.get(reverse("portal:invoice_detail", args=[invoice.pk])).content.decode()
+    for kind, _ in invoice.documents.model.Kind.choices:
         url = reverse("portal:invoice_document", args=[invoice.pk, kind])
         assert url in html
         assert client.get(url).status_code == 200
     response = client.get(reverse("portal:invoice_document", args=[invoice.pk, "pdf"]))
     assert b"".join(response.streaming_content) == PDF_BYTES
-    assert client.get(reverse("portal:invoice_document", args=[invoice.pk, "ubl"])).status_code == 404
+    assert client.get(reverse("portal:invoice_document", args=[invoice.pk, "exe"])).status_code == 404
 
 
 def test_credit_notes_are_listed_once_issued(client, user, acme, people):

@@ -145,6 +145,11 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "schedule": crontab(hour=2, minute=0),
     },
     "ar-snapshot-nightly": {"task": "reporting.tasks.take_ar_snapshot", "schedule": crontab(hour=2, minute=30)},
+    "cash-forecast-weekly": {
+        "task": "reporting.tasks.record_cash_forecast",
+        "schedule": crontab(hour=6, minute=0, day_of_week="mon"),
+    },
+    "kpi-digest-weekly": {"task": "reporting.tasks.send_kpi_digest", "schedule": crontab(hour=7, minute=0, day_of_week="mon")},
 }
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240

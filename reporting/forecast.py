@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce, TruncWeek
 
 from receivables.models import Payment
 
-from .kpis import ZERO, Scope
+from .kpis import EVERYTHING, ZERO, Scope
 
 WEEKS = 13
 DEFINITION = (
@@ -52,7 +52,7 @@ def week_start(day: datetime.date) -> datetime.date:
     return day - datetime.timedelta(days=day.weekday())
 
 
-def cash_forecast(*, on: datetime.date, scope: Scope = Scope()) -> list[dict]:
+def cash_forecast(*, on: datetime.date, scope: Scope = EVERYTHING) -> list[dict]:
     """[{"week_start", "label", "currency", "expected", "invoices"}] for the 13 weeks from the week
     of `on`, then one "later" row per currency (week_start None)."""
     monday = week_start(on)
@@ -86,7 +86,7 @@ def cash_forecast(*, on: datetime.date, scope: Scope = Scope()) -> list[dict]:
     return rows
 
 
-def forecast_against_actuals(*, on: datetime.date, weeks: int = 8, scope: Scope = Scope()) -> list[dict]:
+def forecast_against_actuals(*, on: datetime.date, weeks: int = 8, scope: Scope = EVERYTHING) -> list[dict]:
     """The last `weeks` finished weeks: what the forecast made on or before each week's Monday
     expected for it (the latest such forecast) against the payments received that week (by value
     date). Two queries. `scope` filters the actual cash by currency; stored forecasts are per currency."""

@@ -19,14 +19,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DecimalField, F, Q, Sum, Value
+from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 
 from credit.models import CreditDecision
 from invoicing.models import Invoice
 from receivables.models import Account, JournalLine
 
-ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
+MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Value(Decimal("0"), output_field=MONEY_FIELD)
 D0 = Decimal("0.00")
 ONE_DECIMAL = Decimal("0.1")
 
@@ -103,6 +104,9 @@ class Scope:
         return q
 
 
+EVERYTHING = Scope()
+
+
 def _bucket_q(field_path: str, low: int | None, high: int | None, on: datetime.date) -> Q:
     """Age = on - date; low <= age <= high written on the date so the index can be used."""
     q = Q()
@@ -113,14 +117,14 @@ def _bucket_q(field_path: str, low: int | None, high: int | None, on: datetime.d
     return q
 
 
-def open_invoices(scope: Scope = Scope()):
+def open_invoices(scope: Scope = EVERYTHING):
     """Invoices open today (the live state the ledger postings keep)."""
     return Invoice.objects.filter(
         scope.invoices(), kind=Invoice.Kind.INVOICE, status=Invoice.Status.ISSUED, amount_open__gt=0
     )
 
 
-def ledger_after(on: datetime.date, scope: Scope = Scope()):
+def ledger_after(on: datetime.date, scope: Scope = EVERYTHING):
     """Receivables-account lines of invoices posted after `on`: what must be reversed to see `on`."""
     return JournalLine.objects.filter(
         scope.invoices("entry__invoice__"),
@@ -130,39 +134,47 @@ def ledger_after(on: datetime.date, scope: Scope = Scope()):
     )
 
 
-def aging(*, on: datetime.date, basis: str = "due", scope: Scope = Scope()) -> list[dict]:
-    """Receivables open on `on` per aging bucket: [{"label", "amount", "count"}], two aggregates
-    (open items today + the ledger after `on` reversed). `count` is the number of invoices open
-    today in the bucket; it is exact for today and a guide for past days."""
+def _ledger_sum(on: datetime.date, scope: Scope, condition: Q | None = None):
+    """(credit - debit) of the receivables lines after `on` matching `condition`, as a subquery
+    (what must be added back to today's open amounts to see `on`)."""
+    lines = (
+        ledger_after(on, scope)
+        .filter(condition or Q())
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(t=Sum(F("credit") - F("debit")))
+        .values("t")
+    )
+    return Coalesce(Subquery(lines, output_field=MONEY_FIELD), ZERO)
+
+
+def aging(*, on: datetime.date, basis: str = "due", scope: Scope = EVERYTHING) -> list[dict]:
+    """Receivables open on `on` per aging bucket: [{"index", "label", "amount", "count"}], one
+    query (open items today + the ledger after `on` reversed, per bucket). `count` is the number
+    of invoices open today in the bucket: exact for today, a guide for past days."""
     date_field = BASES[basis]
     buckets = aging_buckets()
-    live, back = {}, {}
+    figures = {}
     for index, (_, low, high) in enumerate(buckets):
-        live[f"a{index}"] = Coalesce(Sum("amount_open", filter=_bucket_q(date_field, low, high, on)), ZERO)
-        live[f"n{index}"] = Count("id", filter=_bucket_q(date_field, low, high, on))
-        back[f"a{index}"] = Coalesce(
-            Sum(F("credit") - F("debit"), filter=_bucket_q(f"entry__invoice__{date_field}", low, high, on)), ZERO
-        )
-    today = open_invoices(scope).aggregate(**live)
-    reversed_ = ledger_after(on, scope).aggregate(**back)
+        figures[f"a{index}"] = Coalesce(
+            Sum("amount_open", filter=_bucket_q(date_field, low, high, on)), ZERO
+        ) + _ledger_sum(on, scope, _bucket_q(f"entry__invoice__{date_field}", low, high, on))
+        figures[f"n{index}"] = Count("id", filter=_bucket_q(date_field, low, high, on))
+    totals = open_invoices(scope).aggregate(**figures)
     return [
-        {
-            "index": index,
-            "label": label,
-            "amount": today[f"a{index}"] + reversed_[f"a{index}"],
-            "count": today[f"n{index}"],
-        }
+        {"index": index, "label": label, "amount": totals[f"a{index}"], "count": totals[f"n{index}"]}
         for index, (label, _, _) in enumerate(buckets)
     ]
 
 
-def invoices_in_bucket(*, on: datetime.date, basis: str, index: int, scope: Scope = Scope()):
+def invoices_in_bucket(
+    *, on: datetime.date, basis: str, index: int, scope: Scope = EVERYTHING, every_bucket: bool = False
+):
     """The invoices behind one aging bucket on `on` (the drill-down): open today, or touched by
     the ledger after `on`, and in the bucket's age range; annotated with `open_on` (the amount open
     on that day, rebuilt from the ledger). Rows with nothing open on `on` are left out."""
-    from django.db.models import OuterRef, Subquery
-
-    label, low, high = aging_buckets()[index]
+    _, low, high = (None, None, None) if every_bucket else aging_buckets()[index]
     date_field = BASES[basis]
     moved = (
         JournalLine.objects.filter(
@@ -175,7 +187,9 @@ def invoices_in_bucket(*, on: datetime.date, basis: str, index: int, scope: Scop
     )
     touched = ledger_after(on, scope).values("entry__invoice_id")
     return (
-        Invoice.objects.filter(scope.invoices(), _bucket_q(date_field, low, high, on), kind=Invoice.Kind.INVOICE)
+        Invoice.objects.filter(
+            scope.invoices(), _bucket_q(date_field, low, high, on), kind=Invoice.Kind.INVOICE, issue_date__lte=on
+        )
         .filter(Q(status=Invoice.Status.ISSUED, amount_open__gt=0) | Q(pk__in=touched))
         .annotate(
             open_on=F("amount_open")
@@ -198,34 +212,54 @@ def invoices_in_bucket(*, on: datetime.date, basis: str, index: int, scope: Scop
     )
 
 
-def receivables_on(*, on: datetime.date, scope: Scope = Scope()) -> dict[str, Decimal]:
-    """Total and current (not yet due) receivables open on `on`, from the ledger: two aggregates."""
-    current = Q(due_date__gte=on)
-    today = open_invoices(scope).aggregate(
-        total=Coalesce(Sum("amount_open"), ZERO), current=Coalesce(Sum("amount_open", filter=current), ZERO)
+def receivables_on(*, on: datetime.date, scope: Scope = EVERYTHING) -> dict[str, Decimal]:
+    """Total and current (not yet due) receivables open on `on`, rebuilt from the ledger: one query."""
+    return open_invoices(scope).aggregate(
+        total=Coalesce(Sum("amount_open"), ZERO) + _ledger_sum(on, scope),
+        current=Coalesce(Sum("amount_open", filter=Q(due_date__gte=on)), ZERO)
+        + _ledger_sum(on, scope, Q(entry__invoice__due_date__gte=on)),
     )
-    back = ledger_after(on, scope).aggregate(
-        total=Coalesce(Sum(F("credit") - F("debit")), ZERO),
-        current=Coalesce(Sum(F("credit") - F("debit"), filter=Q(entry__invoice__due_date__gte=on)), ZERO),
-    )
-    return {"total": today["total"] + back["total"], "current": today["current"] + back["current"]}
 
 
-def credit_sales_by_month(*, start: datetime.date, end: datetime.date, scope: Scope = Scope()) -> dict:
-    """Credit sales (invoices - credit notes, gross, by issue date) per calendar month in
-    [start, end], one GROUP BY: {month's first day: amount}."""
+def totals_of(buckets: list[dict]) -> dict[str, Decimal]:
+    """Total and current receivables from an aging by due date (current = the buckets not yet due)."""
+    current_labels = {label for label, _, high in aging_buckets() if high is not None and high <= 0}
+    return {
+        "total": sum((b["amount"] for b in buckets), D0),
+        "current": sum((b["amount"] for b in buckets if b["label"] in current_labels), D0),
+    }
+
+
+COUNT_BACK_MONTHS = 12  # count-back looks at most this many months back (then: not measurable)
+
+
+def credit_sales(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING) -> tuple[Decimal, dict]:
+    """Credit sales (invoices - credit notes, gross, by issue date) of the period [start, end],
+    and per calendar month over the COUNT_BACK_MONTHS months up to `end` (for count-back):
+    one GROUP BY month. Returns (period sales, {month's first day: sales})."""
+    history_start = min(start, _months_back(_month_start(end), COUNT_BACK_MONTHS - 1))
+    signed = Case(When(kind=Invoice.Kind.CREDIT_NOTE, then=-F("total")), default=F("total"), output_field=MONEY_FIELD)
     rows = (
-        Invoice.objects.filter(scope.invoices(), issue_date__gte=start, issue_date__lte=end)
+        Invoice.objects.filter(scope.invoices(), issue_date__gte=history_start, issue_date__lte=end)
         .exclude(status=Invoice.Status.DRAFT)
         .annotate(month=TruncMonth("issue_date"))
         .order_by()
         .values("month")
         .annotate(
-            sales=Coalesce(Sum("total", filter=Q(kind=Invoice.Kind.INVOICE)), ZERO)
-            - Coalesce(Sum("total", filter=Q(kind=Invoice.Kind.CREDIT_NOTE)), ZERO)
+            sales=Coalesce(Sum(signed), ZERO),
+            in_period=Coalesce(Sum(signed, filter=Q(issue_date__gte=start)), ZERO),
         )
     )
-    return {row["month"]: row["sales"] for row in rows}
+    monthly, period = {}, D0
+    for row in rows:  # one row per month, at most a few dozen
+        monthly[row["month"]] = row["sales"]
+        period += row["in_period"]
+    return period, monthly
+
+
+def _months_back(month: datetime.date, count: int) -> datetime.date:
+    index = month.year * 12 + month.month - 1 - count
+    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def _days(value: Decimal) -> Decimal:
@@ -296,19 +330,15 @@ class Kpis:
         return self.receivables_start + self.credit_sales - self.current_end
 
 
-def kpis(*, start: datetime.date, end: datetime.date, scope: Scope = Scope()) -> Kpis:
+def kpis(
+    *, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING, aging_at_end: list[dict] | None = None
+) -> Kpis:
     """DSO (standard and count-back), BPDSO, ADD, CEI and % current for the period [start, end]:
-    five aggregates (receivables at both ends, two each, and the monthly sales)."""
-    at_end = receivables_on(on=end, scope=scope)
+    three queries (receivables at the end, at the start, the sales). `aging_at_end` (the aging by
+    due date on `end`, when the caller has it already) saves the first."""
+    at_end = totals_of(aging_at_end) if aging_at_end is not None else receivables_on(on=end, scope=scope)
     at_start = receivables_on(on=start - datetime.timedelta(days=1), scope=scope)
-    # sales of the period and the 24 months before its end month, for count-back
-    history_start = min(start, _month_start(end).replace(year=_month_start(end).year - 2))
-    monthly = credit_sales_by_month(start=history_start, end=end, scope=scope)
-    if start.day == 1:
-        sales = sum((amount for month, amount in monthly.items() if month >= start), D0)
-    else:  # a period not starting on the 1st: its own aggregate
-        sales = credit_sales_by_month(start=start, end=end, scope=scope)
-        sales = sum(sales.values(), D0)
+    sales, monthly = credit_sales(start=start, end=end, scope=scope)
     days = (end - start).days + 1
     ar, current = at_end["total"], at_end["current"]
     dso = _days(ar / sales * days) if sales > 0 else None
@@ -416,7 +446,7 @@ def _distribution(row, bins) -> dict:
     }
 
 
-def cycle_times(*, start: datetime.date, end: datetime.date, scope: Scope = Scope()) -> list[dict]:
+def cycle_times(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING) -> list[dict]:
     """Order to ship, ship to invoice, invoice to cash, order to cash in days, as distributions
     (count, median, p90, mean, histogram) over the documents completed in [start, end]: one query."""
     sql = _SAMPLES_SQL + f"SELECT measure, {_distribution_select('days', HISTOGRAM_BINS)} FROM samples GROUP BY measure"
@@ -431,7 +461,7 @@ def cycle_times(*, start: datetime.date, end: datetime.date, scope: Scope = Scop
     ]
 
 
-def cycle_samples(*, measure: str, start: datetime.date, end: datetime.date, scope: Scope = Scope()):
+def cycle_samples(*, measure: str, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING):
     """The documents behind a cycle time (drill-down): (document number, customer, days)."""
     params = {"tz": settings.TIME_ZONE, "start": start, "end": end, "segment": scope.segment}
     params["currency"] = scope.currency
@@ -453,7 +483,7 @@ HOLD_BINS = [("<1 h", None, 0.999), ("1-4 h", 1, 3.999), ("4-24 h", 4, 23.999), 
 HOLD_BINS += [(">3 days", 72, None)]
 
 
-def credit_figures(*, start: datetime.date, end: datetime.date, scope: Scope = Scope()) -> CreditFigures:
+def credit_figures(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING) -> CreditFigures:
     """Credit hold rate (orders held at the check ÷ orders checked in the period) and time on hold
     (hours from hold to decision), in one query."""
     sql = f"""
@@ -495,7 +525,7 @@ def credit_figures(*, start: datetime.date, end: datetime.date, scope: Scope = S
     )
 
 
-def held_orders_in_period(*, start: datetime.date, end: datetime.date, scope: Scope = Scope()):
+def held_orders_in_period(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING):
     """Drill-down of the hold rate: the held credit checks of the period, with their orders."""
     return (
         CreditDecision.objects.filter(

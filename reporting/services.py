@@ -72,7 +72,7 @@ def send_kpi_digest(*, on: datetime.date) -> int:
     context = digest.digest_context(on=on)
     pdf = digest.digest_pdf(context)
     message = EmailMessage(
-        subject=f"KPI digest, week of {context['start']:%d %b %Y}",
+        subject=f"KPI digest, the four weeks to {context['end']:%d %b %Y}",
         body=render_to_string("reporting/digest_email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,

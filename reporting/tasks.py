@@ -11,11 +11,16 @@ def _day(on: str | None) -> datetime.date:
     return datetime.date.fromisoformat(on) if on else timezone.localdate()
 
 
+def _yesterday(on: str | None) -> datetime.date:
+    return datetime.date.fromisoformat(on) if on else timezone.localdate() - datetime.timedelta(days=1)
+
+
 @shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def take_ar_snapshot(self, on: str | None = None) -> int:
-    """Nightly (CELERY_BEAT_SCHEDULE "ar-snapshot-nightly"): one ArSnapshot per day, idempotent.
-    `on` is an ISO date for a re-run of a past day; default today. Returns the snapshot's id."""
-    snapshot, _ = services.take_ar_snapshot(on=_day(on))
+    """Nightly at 02:30 (CELERY_BEAT_SCHEDULE "ar-snapshot-nightly"): the snapshot of the day that
+    just ended (yesterday), so its postings are all in; one ArSnapshot per day, idempotent.
+    `on` is an ISO date for a re-run of another day. Returns the snapshot's id."""
+    snapshot, _ = services.take_ar_snapshot(on=_yesterday(on))
     return snapshot.pk
 
 

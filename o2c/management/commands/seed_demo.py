@@ -38,6 +38,7 @@ from orders.models import Customer, PaymentTerms, Product, SalesOrder
 from orders.services import LineInput
 from portal.models import PortalAccess
 from receivables.models import Payment
+from reporting import services as reporting
 
 MARKER_ACCOUNT = "D0001"  # the first demo customer: its presence means "already seeded"
 PASSWORD = "demo"
@@ -431,6 +432,7 @@ class Seeder:
         self._create_stock(plans)
         self.releases = 0
         self._run_orders(plans)
+        self._report_history()
         code, reason = BANKRUPT
         Customer.objects.filter(account_number=code).update(is_active=False, blocked_reason=reason)
         return self._stats(plans)
@@ -766,6 +768,15 @@ class Seeder:
                 reference=invoice.number,
             )
             still_open -= amount
+
+    def _report_history(self) -> None:
+        """Nightly AR snapshots of the last 60 days and the Monday cash forecasts of the last 8
+        weeks, as the reporting tasks would have left them (trend chart, forecast vs actuals)."""
+        for days_ago in range(60, 0, -1):
+            reporting.take_ar_snapshot(on=self.today - datetime.timedelta(days=days_ago))
+        monday = self.today - datetime.timedelta(days=self.today.weekday())
+        for weeks_ago in range(8, -1, -1):
+            reporting.record_cash_forecast(on=monday - datetime.timedelta(weeks=weeks_ago))
 
     def _stats(self, plans: list[PlannedOrder]) -> dict:
         order_ids = [plan.order.pk for plan in plans if plan.order]

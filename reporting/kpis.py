@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 
 from credit.models import CreditDecision
@@ -134,37 +134,62 @@ def ledger_after(on: datetime.date, scope: Scope = EVERYTHING):
     )
 
 
-def _ledger_sum(on: datetime.date, scope: Scope, condition: Q | None = None):
-    """(credit - debit) of the receivables lines after `on` matching `condition`, as a subquery
-    (what must be added back to today's open amounts to see `on`)."""
-    lines = (
-        ledger_after(on, scope)
-        .filter(condition or Q())
-        .order_by()
-        .annotate(one=Value(1))
-        .values("one")
-        .annotate(t=Sum(F("credit") - F("debit")))
-        .values("t")
+def _bucket_filters(column: str, buckets, on: datetime.date) -> tuple[list[str], dict]:
+    """SQL conditions "low <= on - column <= high" per bucket, written on the date (index-friendly)."""
+    conditions, params = [], {}
+    for index, (_, low, high) in enumerate(buckets):
+        parts = []
+        if low is not None:
+            params[f"lo{index}"] = on - datetime.timedelta(days=low)
+            parts.append(f"{column} <= %(lo{index})s")
+        if high is not None:
+            params[f"hi{index}"] = on - datetime.timedelta(days=high)
+            parts.append(f"{column} >= %(hi{index})s")
+        conditions.append(" AND ".join(parts) or "TRUE")
+    return conditions, params
+
+
+def _aging_totals(*, on: datetime.date, basis: str, scope: Scope, buckets) -> list[tuple[Decimal, int]]:
+    """(amount open on `on`, invoices open today) per bucket, in one statement: today's open items
+    UNION ALL the receivables lines after `on` reversed, each row carrying its invoice's date."""
+    column = BASES[basis]
+    conditions, params = _bucket_filters("d", buckets, on)
+    params |= {"on": on, "segment": scope.segment, "currency": scope.currency}
+    customer_join = "JOIN orders_customer c ON c.id = i.customer_id" if scope.segment else ""
+    scope_sql = (" AND c.segment = %(segment)s" if scope.segment else "") + (
+        " AND i.currency = %(currency)s" if scope.currency else ""
     )
-    return Coalesce(Subquery(lines, output_field=MONEY_FIELD), ZERO)
+    sums = ", ".join(
+        f"COALESCE(SUM(amount) FILTER (WHERE {c}), 0), COUNT(*) FILTER (WHERE counted AND {c})" for c in conditions
+    )
+    sql = f"""
+        SELECT {sums} FROM (
+            SELECT i.{column} AS d, i.amount_open AS amount, TRUE AS counted
+            FROM invoicing_invoice i {customer_join}
+            WHERE i.kind = 'invoice' AND i.status = 'issued' AND i.amount_open > 0{scope_sql}
+            UNION ALL
+            SELECT i.{column}, l.credit - l.debit, FALSE
+            FROM receivables_journalentry e
+            JOIN receivables_journalline l ON l.entry_id = e.id AND l.account = '{Account.RECEIVABLES.value}'
+            JOIN invoicing_invoice i ON i.id = e.invoice_id {customer_join}
+            WHERE e.effective_date > %(on)s AND i.kind = 'invoice'{scope_sql}
+        ) items
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return [(Decimal(row[2 * i]).quantize(Decimal("0.01")), row[2 * i + 1]) for i in range(len(buckets))]
 
 
 def aging(*, on: datetime.date, basis: str = "due", scope: Scope = EVERYTHING) -> list[dict]:
     """Receivables open on `on` per aging bucket: [{"index", "label", "amount", "count"}], one
     query (open items today + the ledger after `on` reversed, per bucket). `count` is the number
     of invoices open today in the bucket: exact for today, a guide for past days."""
-    date_field = BASES[basis]
     buckets = aging_buckets()
-    figures = {}
-    for index, (_, low, high) in enumerate(buckets):
-        figures[f"a{index}"] = Coalesce(
-            Sum("amount_open", filter=_bucket_q(date_field, low, high, on)), ZERO
-        ) + _ledger_sum(on, scope, _bucket_q(f"entry__invoice__{date_field}", low, high, on))
-        figures[f"n{index}"] = Count("id", filter=_bucket_q(date_field, low, high, on))
-    totals = open_invoices(scope).aggregate(**figures)
+    totals = _aging_totals(on=on, basis=basis, scope=scope, buckets=buckets)
     return [
-        {"index": index, "label": label, "amount": totals[f"a{index}"], "count": totals[f"n{index}"]}
-        for index, (label, _, _) in enumerate(buckets)
+        {"index": index, "label": label, "amount": amount, "count": count}
+        for index, ((label, _, _), (amount, count)) in enumerate(zip(buckets, totals, strict=True))
     ]
 
 
@@ -214,11 +239,10 @@ def invoices_in_bucket(
 
 def receivables_on(*, on: datetime.date, scope: Scope = EVERYTHING) -> dict[str, Decimal]:
     """Total and current (not yet due) receivables open on `on`, rebuilt from the ledger: one query."""
-    return open_invoices(scope).aggregate(
-        total=Coalesce(Sum("amount_open"), ZERO) + _ledger_sum(on, scope),
-        current=Coalesce(Sum("amount_open", filter=Q(due_date__gte=on)), ZERO)
-        + _ledger_sum(on, scope, Q(entry__invoice__due_date__gte=on)),
+    (current, _), (overdue, _) = _aging_totals(
+        on=on, basis="due", scope=scope, buckets=[("current", None, 0), ("overdue", 1, None)]
     )
+    return {"total": current + overdue, "current": current}
 
 
 def totals_of(buckets: list[dict]) -> dict[str, Decimal]:

@@ -355,13 +355,22 @@ class Kpis:
 
 
 def kpis(
-    *, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING, aging_at_end: list[dict] | None = None
+    *,
+    start: datetime.date,
+    end: datetime.date,
+    scope: Scope = EVERYTHING,
+    aging_at_end: list[dict] | None = None,
+    receivables_before_start: Decimal | None = None,
 ) -> Kpis:
     """DSO (standard and count-back), BPDSO, ADD, CEI and % current for the period [start, end]:
     three queries (receivables at the end, at the start, the sales). `aging_at_end` (the aging by
-    due date on `end`, when the caller has it already) saves the first."""
+    due date on `end`, when the caller has it already) saves the first; `receivables_before_start`
+    (open at the end of the day before `start`, from that day's nightly snapshot) the second."""
     at_end = totals_of(aging_at_end) if aging_at_end is not None else receivables_on(on=end, scope=scope)
-    at_start = receivables_on(on=start - datetime.timedelta(days=1), scope=scope)
+    if receivables_before_start is not None:
+        at_start = {"total": receivables_before_start}
+    else:
+        at_start = receivables_on(on=start - datetime.timedelta(days=1), scope=scope)
     sales, monthly = credit_sales(start=start, end=end, scope=scope)
     days = (end - start).days + 1
     ar, current = at_end["total"], at_end["current"]

@@ -10,6 +10,8 @@ NAVIGATION = [
     ("Invoices", "invoicing:list", "invoicing.view_invoice"),
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
+    ("Credit report", "reporting:credit", "credit.decide_credit_hold"),  # the credit manager's report view
+    ("Aging report", "reporting:receivables", "receivables.add_payment"),  # the AR clerk's report view
     ("My account", "portal:home", "portal.use_portal"),
 ]
 

@@ -230,3 +230,13 @@ def test_receivables_before_the_period_come_from_that_nights_snapshot(client, fi
     k = client.get(DASHBOARD).context["k"]
     assert k.receivables_start == Decimal("500.00")
     assert k.cei == Decimal("100.0")  # (500 + 242 - 242) / (500 + 242 - 242 current) x 100
+
+
+@pytest.mark.parametrize(
+    ("role", "link"),
+    [(roles.CREDIT_MANAGER, "reporting:credit"), (roles.AR_CLERK, "reporting:receivables")],
+)
+def test_credit_manager_and_ar_clerk_find_their_report_in_the_navigation(client, staff, role, link):
+    client.force_login(staff(role))
+    html = client.get(reverse("home")).content.decode()
+    assert f'href="{reverse(link)}"' in html

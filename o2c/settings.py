@@ -149,7 +149,10 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "task": "reporting.tasks.record_cash_forecast",
         "schedule": crontab(hour=6, minute=0, day_of_week="mon"),
     },
-    "kpi-digest-weekly": {"task": "reporting.tasks.send_kpi_digest", "schedule": crontab(hour=7, minute=0, day_of_week="mon")},
+    "kpi-digest-weekly": {
+        "task": "reporting.tasks.send_kpi_digest",
+        "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+    },
 }
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240

@@ -169,6 +169,14 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "schedule": crontab(hour=0, minute=45, day_of_month=1),
         "args": ("monthly",),
     },
+    "cash-forecast-weekly": {
+        "task": "reporting.tasks.record_cash_forecast",
+        "schedule": crontab(hour=6, minute=0, day_of_week="mon"),
+    },
+    "kpi-digest-weekly": {
+        "task": "reporting.tasks.send_kpi_digest",
+        "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+    },
 }
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
@@ -251,6 +259,21 @@ O2C_AUDITED_MODELS = [
     "fulfillment.Carrier",
     "portal.PortalAccess",
     "portal.InvoiceDeliveryPreference",
+    "orders.Address",
+    "orders.Contact",
+    "orders.PriceList",
+    "orders.PriceListItem",
+    "orders.ProductPrice",
+    "orders.DiscountLimit",
+    "credit.CreditPolicy",
+    "credit.ExchangeRate",
+    "invoicing.Company",
+    "invoicing.TaxRate",
+    "invoicing.BillingProfile",
+    "invoicing.PaymentTermsInstalment",
+    "receivables.MatchingRule",
+    "receivables.CashApplicationSettings",
+    "receivables.CsvMapping",
 ]
 # Fulfilment: competing orders are reserved earliest requested date first, then order date;
 # proof-of-delivery uploads (PNG, JPEG or PDF, sniffed by content) are refused above this size.

@@ -1,67 +1,30 @@
-"""Reads for reports: every figure is a database aggregate, never a loop over rows."""
+"""Reads for the report pages: each page's figures gathered in a fixed number of queries.
+The KPI definitions and their SQL live in kpis.py and forecast.py."""
 
 import datetime
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from invoicing.models import Invoice
-from orders.models import SalesOrder
-from receivables import selectors as receivables
+from orders.models import Customer, SalesOrder
 from receivables.models import Payment
 
-ZERO = receivables.ZERO
-DSO_WINDOW_DAYS = 90
+from . import kpis
+from .kpis import EVERYTHING, ZERO, Scope
+from .models import ArSnapshot
+
+TREND_DAYS = 90
 
 
-@dataclass(frozen=True)
-class Dashboard:
-    on: datetime.date
-    open_total: Decimal
-    overdue_total: Decimal
-    revenue_window: Decimal  # invoiced (gross) in the DSO_WINDOW_DAYS up to and including `on`
-    dso: Decimal | None  # days; None when nothing was invoiced in the window
-    invoices_this_month: int
-    invoiced_this_month: Decimal
-    cash_this_month: Decimal
-    orders_by_status: list[dict]  # {"status", "label", "count"} for every status, in lifecycle order
-    credit_holds: int
-    aging: list[dict]  # receivables.aging_summary
-    aging_max: Decimal
-
-    @property
-    def window_days(self) -> int:
-        return DSO_WINDOW_DAYS
-
-    @property
-    def is_empty(self) -> bool:
-        """No order ever entered and nothing open: a fresh installation, not a bad month."""
-        return not any(row["count"] for row in self.orders_by_status) and not self.open_total
-
-
-def days_sales_outstanding(open_total: Decimal, revenue: Decimal, days: int = DSO_WINDOW_DAYS) -> Decimal | None:
-    """Simple DSO: open receivables / revenue of the last `days` days x `days`, to one decimal."""
-    if not revenue:
-        return None
-    return (open_total / revenue * days).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-def invoice_figures(*, on: datetime.date) -> dict:
-    """Open, overdue, invoiced in the DSO window and this month, in one query over invoices."""
-    month_start = on.replace(day=1)
-    window_start = on - datetime.timedelta(days=DSO_WINDOW_DAYS - 1)
-    is_open = Q(status=Invoice.Status.ISSUED, amount_open__gt=0)
-    in_month = Q(issue_date__gte=month_start, issue_date__lte=on)
-    return Invoice.objects.exclude(status=Invoice.Status.DRAFT).aggregate(
-        open_total=Coalesce(Sum("amount_open", filter=is_open), ZERO),
-        overdue_total=Coalesce(Sum("amount_open", filter=is_open & Q(due_date__lt=on)), ZERO),
-        open_invoices=Count("id", filter=is_open),
-        revenue_window=Coalesce(Sum("total", filter=Q(issue_date__gte=window_start, issue_date__lte=on)), ZERO),
-        invoices_this_month=Count("id", filter=in_month),
-        invoiced_this_month=Coalesce(Sum("total", filter=in_month), ZERO),
-    )
+def filter_choices() -> tuple[list[str], list[str]]:
+    """The customer segments and currencies in use, for the filter menus: one query over customers."""
+    pairs = Customer.objects.order_by().values_list("segment", "currency").distinct()
+    pairs = list(pairs)
+    return sorted({s for s, _ in pairs if s}), sorted({c for _, c in pairs if c})
 
 
 def order_counts_by_status() -> list[dict]:
@@ -71,31 +34,135 @@ def order_counts_by_status() -> list[dict]:
     ]
 
 
-def cash_received(*, start: datetime.date, end: datetime.date) -> Decimal:
+def cash_received(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING) -> Decimal:
     """Payments with a value date in [start, end], reversed ones left out."""
-    return (
+    payments = Payment.objects.exclude(status=Payment.Status.REVERSED).filter(
+        value_date__gte=start, value_date__lte=end
+    )
+    if scope.currency:
+        payments = payments.filter(currency=scope.currency)
+    if scope.segment:
+        payments = payments.filter(customer__segment=scope.segment)
+    return payments.aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+
+
+def payments_in_period(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING):
+    """Drill-down of the cash received: the payments, latest first."""
+    payments = (
         Payment.objects.exclude(status=Payment.Status.REVERSED)
         .filter(value_date__gte=start, value_date__lte=end)
-        .aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+        .select_related("customer")
+    )
+    if scope.currency:
+        payments = payments.filter(currency=scope.currency)
+    if scope.segment:
+        payments = payments.filter(customer__segment=scope.segment)
+    return payments.order_by("-value_date", "-id")
+
+
+def sales_in_period(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING):
+    """Drill-down of the credit sales: invoices and credit notes issued in [start, end]."""
+    return (
+        Invoice.objects.filter(scope.invoices(), issue_date__gte=start, issue_date__lte=end)
+        .exclude(status=Invoice.Status.DRAFT)
+        .select_related("customer")
+        .only(
+            "number",
+            "kind",
+            "issue_date",
+            "due_date",
+            "total",
+            "amount_open",
+            "currency",
+            "customer__name",
+            "customer__account_number",
+        )
+        .order_by("issue_date", "id")
     )
 
 
-def dashboard(*, on: datetime.date) -> Dashboard:
-    """The finance manager's figures on day `on`: four queries whatever the data size."""
-    invoices = invoice_figures(on=on)
-    orders = order_counts_by_status()
-    aging = receivables.aging_summary(on=on)
-    return Dashboard(
-        on=on,
-        open_total=invoices["open_total"],
-        overdue_total=invoices["overdue_total"],
-        revenue_window=invoices["revenue_window"],
-        dso=days_sales_outstanding(invoices["open_total"], invoices["revenue_window"]),
-        invoices_this_month=invoices["invoices_this_month"],
-        invoiced_this_month=invoices["invoiced_this_month"],
-        cash_this_month=cash_received(start=on.replace(day=1), end=on),
-        orders_by_status=orders,
-        credit_holds=next(row["count"] for row in orders if row["status"] == SalesOrder.Status.CREDIT_HOLD),
-        aging=aging,
-        aging_max=max(bucket["amount"] for bucket in aging),
+def trend(*, end: datetime.date, days: int = TREND_DAYS, since: datetime.date | None = None) -> list[ArSnapshot]:
+    """The nightly snapshots of the `days` days up to `end` (or from `since` when earlier), oldest first."""
+    start = end - datetime.timedelta(days=days - 1)
+    if since is not None:
+        start = min(start, since)
+    return list(ArSnapshot.objects.filter(taken_on__gte=start, taken_on__lte=end).order_by("taken_on"))
+
+
+def complete_snapshot(snapshots: list[ArSnapshot], day: datetime.date) -> ArSnapshot | None:
+    """The snapshot of `day` if it was taken after that day ended (so every posting of the day is
+    in it), else None. The nightly task takes yesterday's at 02:30."""
+    for snapshot in snapshots:
+        if snapshot.taken_on == day and timezone.localtime(snapshot.created_at).date() > day:
+            return snapshot
+    return None
+
+
+@dataclass
+class Overview:
+    """The finance manager's dashboard for a period and scope."""
+
+    start: datetime.date
+    end: datetime.date
+    scope: Scope
+    basis: str
+    kpis: kpis.Kpis
+    aging: list[dict]
+    aging_max: Decimal
+    credit: kpis.CreditFigures
+    cash_received: Decimal
+    orders_by_status: list[dict]
+    trend: list[ArSnapshot]
+
+    @property
+    def is_empty(self) -> bool:
+        """No order ever entered and nothing owed or sold: a fresh installation, not a bad month."""
+        return (
+            not any(row["count"] for row in self.orders_by_status)
+            and not self.kpis.receivables_end
+            and not self.kpis.credit_sales
+        )
+
+    @property
+    def overdue(self) -> Decimal:
+        return self.kpis.overdue_end
+
+
+def overview(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING, basis: str = "due") -> Overview:
+    """Everything on the finance dashboard, in a fixed number of queries whatever the data size:
+    aging on `end` (by due date, plus by invoice date when that basis is chosen); snapshots (the
+    trend, and receivables before the start when that night's snapshot is complete and no filter
+    is set; else one ledger query more); sales; credit; cash; orders."""
+    before_start = start - datetime.timedelta(days=1)
+    snapshots = trend(end=end, since=before_start)
+    snapshot = complete_snapshot(snapshots, before_start) if scope == EVERYTHING else None
+    by_due = kpis.aging(on=end, basis="due", scope=scope)
+    shown = by_due if basis == "due" else kpis.aging(on=end, basis=basis, scope=scope)
+    return Overview(
+        start=start,
+        end=end,
+        scope=scope,
+        basis=basis,
+        kpis=kpis.kpis(
+            start=start,
+            end=end,
+            scope=scope,
+            aging_at_end=by_due,
+            receivables_before_start=snapshot.open_total if snapshot else None,
+        ),
+        aging=shown,
+        aging_max=max((b["amount"] for b in shown), default=0),
+        credit=kpis.credit_figures(start=start, end=end, scope=scope),
+        cash_received=cash_received(start=start, end=end, scope=scope),
+        orders_by_status=order_counts_by_status(),
+        trend=[s for s in snapshots if s.taken_on > end - datetime.timedelta(days=TREND_DAYS)],
+    )
+
+
+def open_totals(*, on: datetime.date, scope: Scope = EVERYTHING) -> dict:
+    """Open and overdue today, with the count: one aggregate (the AR clerk's and snapshot's view)."""
+    return kpis.open_invoices(scope).aggregate(
+        open_total=Coalesce(Sum("amount_open"), ZERO),
+        overdue_total=Coalesce(Sum("amount_open", filter=Q(due_date__lt=on)), ZERO),
+        open_invoices=Count("id"),
     )

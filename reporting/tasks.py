@@ -7,10 +7,32 @@ from django.utils import timezone
 from . import services
 
 
+def _day(on: str | None) -> datetime.date:
+    return datetime.date.fromisoformat(on) if on else timezone.localdate()
+
+
+def _yesterday(on: str | None) -> datetime.date:
+    return datetime.date.fromisoformat(on) if on else timezone.localdate() - datetime.timedelta(days=1)
+
+
 @shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def take_ar_snapshot(self, on: str | None = None) -> int:
-    """Nightly (CELERY_BEAT_SCHEDULE "ar-snapshot-nightly"): one ArSnapshot per day, idempotent.
-    `on` is an ISO date for a re-run of a past day; default today. Returns the snapshot's id."""
-    day = datetime.date.fromisoformat(on) if on else timezone.localdate()
-    snapshot, _ = services.take_ar_snapshot(on=day)
+    """Nightly at 02:30 (CELERY_BEAT_SCHEDULE "ar-snapshot-nightly"): the snapshot of the day that
+    just ended (yesterday), so its postings are all in; one ArSnapshot per day, idempotent.
+    `on` is an ISO date for a re-run of another day. Returns the snapshot's id."""
+    snapshot, _ = services.take_ar_snapshot(on=_yesterday(on))
     return snapshot.pk
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def record_cash_forecast(self, on: str | None = None) -> int:
+    """Weekly, Monday morning ("cash-forecast-weekly"): store the 13-week forecast made that day,
+    replacing one made earlier the same day. Returns the number of week rows stored."""
+    return len(services.record_cash_forecast(on=_day(on)))
+
+
+@shared_task(bind=True, acks_late=True, max_retries=0)
+def send_kpi_digest(self, on: str | None = None) -> int:
+    """Weekly, Monday morning ("kpi-digest-weekly"): the KPI digest PDF to the finance managers.
+    Not retried automatically: a second run would send the email twice."""
+    return services.send_kpi_digest(on=_day(on))

@@ -8,8 +8,6 @@ queryset.update) bypass model signals: services that bulk-edit master data do no
 """
 
 import contextvars
-import datetime
-import decimal
 
 from axes.signals import user_locked_out
 from django.apps import apps
@@ -52,9 +50,11 @@ def _who(request=None) -> dict:
 
 
 def _plain(value):
-    if isinstance(value, decimal.Decimal | datetime.date | datetime.datetime):
-        return str(value)
-    return value
+    """A JSON-safe copy of a field value: numbers, text and booleans as they are, the rest
+    (Decimal, dates, files, UUIDs) as their text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def _values(instance) -> dict:

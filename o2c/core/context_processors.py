@@ -15,6 +15,8 @@ NAVIGATION = [
     ("Cash", "desk:cash_queue", "receivables.add_payment"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
     ("Customer requests", "portal_staff:change_requests", "portal.view_changerequest"),
+    ("Credit report", "reporting:credit", "credit.decide_credit_hold"),  # the credit manager's report view
+    ("Aging report", "reporting:receivables", "receivables.add_payment"),  # the AR clerk's report view
     ("My account", "portal:home", "portal.use_portal"),
     ("Credit policy", "credit:policy", "credit.publish_creditpolicy"),
 ]

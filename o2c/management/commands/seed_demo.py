@@ -54,6 +54,7 @@ from orders.services import LineInput
 from portal import services as portal_services
 from portal.models import PortalAccess
 from receivables.models import Payment
+from reporting import services as reporting
 
 MARKER_ACCOUNT = "D0001"  # the first demo customer: its presence means "already seeded"
 PASSWORD = "demo"
@@ -459,6 +460,7 @@ class Seeder:
         self._fulfilment_after_shipping()
         self._portal_activity()
         self._seed_bundle()
+        self._report_history()
         code, reason = BANKRUPT
         Customer.objects.filter(account_number=code).update(is_active=False, blocked_reason=reason)
         self._credit_extras()
@@ -1062,6 +1064,15 @@ class Seeder:
         flow.receive_return(
             rma=rma, received={rma.lines.get().pk: (Decimal("1"), ReturnLine.Disposition.RESTOCK)}, by=by
         )
+
+    def _report_history(self) -> None:
+        """Nightly AR snapshots of the last 60 days and the Monday cash forecasts of the last 8
+        weeks, as the reporting tasks would have left them (trend chart, forecast vs actuals)."""
+        for days_ago in range(60, 0, -1):
+            reporting.take_ar_snapshot(on=self.today - datetime.timedelta(days=days_ago))
+        monday = self.today - datetime.timedelta(days=self.today.weekday())
+        for weeks_ago in range(8, -1, -1):
+            reporting.record_cash_forecast(on=monday - datetime.timedelta(weeks=weeks_ago))
 
     def _stats(self, plans: list[PlannedOrder]) -> dict:
         order_ids = [plan.order.pk for plan in plans if plan.order]

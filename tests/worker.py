@@ -27,7 +27,10 @@ from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 CELERY = Path(sys.executable).with_name("celery")
-WORKER_REDIS_DB = int(os.environ.get("O2C_TEST_WORKER_REDIS_DB", "14"))  # 0 is the app's; keep tests apart
+# 0 is the app's; keep tests apart, and each pytest-xdist process on its own database (gw0 -> 14, gw1 -> 15)
+WORKER_REDIS_DB = int(os.environ.get("O2C_TEST_WORKER_REDIS_DB", "14")) + int(
+    os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0
+)
 READY_TIMEOUT = 30
 STOP_TIMEOUT = 10
 

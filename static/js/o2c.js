@@ -57,4 +57,12 @@
       field.form.requestSubmit();
     }
   });
+
+  // <input type="checkbox" data-check-all="SELECTOR">: ticks or clears every box it selects.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var selector = box.getAttribute && box.getAttribute("data-check-all");
+    if (!selector) { return; }
+    document.querySelectorAll(selector).forEach(function (other) { other.checked = box.checked; });
+  });
 })();

@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, connections, transaction
 
 from invoicing import services
 from invoicing.models import Invoice, InvoiceTaxLine
+from tests.conftest import login_verified
 from tests.invoicing import factories as f
 from tests.invoicing.factories import draft_for
 
@@ -116,7 +117,7 @@ def test_admin_cannot_change_an_issued_invoice(issued, client):
     from django.contrib.auth.models import User
 
     admin = User.objects.create_superuser("root", "root@example.com", "x")
-    client.force_login(admin)
+    login_verified(client, admin)
     url = f"/admin/invoicing/invoice/{issued.pk}/change/"
     page = client.get(url)
     assert page.status_code == 200 and b'name="customer_po"' not in page.content  # every field read-only

@@ -6,6 +6,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from orders.models import SalesOrder
+from orders.selectors import contact_emails
 
 
 def tell_rejected(*, order: SalesOrder, reason: str) -> None:
@@ -27,8 +28,8 @@ def tell_rejected(*, order: SalesOrder, reason: str) -> None:
     )
 
     def send():
-        if customer.email:
-            send_mail(subject, customer_text, settings.DEFAULT_FROM_EMAIL, [customer.email])
+        if to := contact_emails(customer, "orders"):
+            send_mail(subject, customer_text, settings.DEFAULT_FROM_EMAIL, to)
         if clerk is not None and clerk.email:
             send_mail(f"Rejected by credit: {order.number}", clerk_text, settings.DEFAULT_FROM_EMAIL, [clerk.email])
 

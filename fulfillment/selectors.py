@@ -259,3 +259,8 @@ def backordered_quantity(product_id: int) -> Decimal:
     return Backorder.objects.filter(order_line__product_id=product_id, status=Backorder.Status.OPEN).aggregate(
         q=Sum("quantity", default=Decimal("0"))
     )["q"]
+
+
+def order_has_shipment_lines(order) -> bool:
+    """Is any of the order on a shipment (being picked, packed, shipped or delivered)?"""
+    return ShipmentLine.objects.filter(order_line__order=order).exists()

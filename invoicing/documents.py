@@ -23,7 +23,7 @@ def _load(invoice: Invoice) -> Invoice:
         return invoice  # loaded already (render() loads once for every document kind)
     return (
         Invoice.objects.select_related("customer", "order", "shipment", "credited_invoice")
-        .prefetch_related("lines", "tax_lines", "instalments")
+        .prefetch_related("lines__order_line", "tax_lines", "instalments")
         .get(pk=invoice.pk)
     )
 

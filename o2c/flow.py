@@ -139,6 +139,22 @@ def decide_credit_application(
     return application
 
 
+@transaction.atomic
+def cancel_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
+    """Cancel an order with a reason. An approved one gives its reserved stock back first (and
+    the backorders waiting on it); refused once any of it is picked, shipped or invoiced."""
+    order = SalesOrder.objects.select_for_update().get(pk=order.pk)
+    if order.status == SalesOrder.Status.APPROVED:
+        if fulfillment_selectors.order_has_shipment_lines(order) or order.invoices.exists():
+            raise orders.OrderError(
+                f"Order {order} is already being picked, shipped or invoiced; it can no longer be cancelled. "
+                "Return the goods or issue a credit note instead.",
+                [("order", "status", "already in fulfilment")],
+            )
+        fulfillment.release_order(order=order, by=by, reason=f"Order cancelled: {reason}")
+    return orders.cancel_order(order=order, reason=reason, by=by)
+
+
 # 2. Stock arrives -> backorders reserved, oldest first -----------------------------------------
 @transaction.atomic
 def receive_stock(*, warehouse, product, quantity: Decimal, by, note: str = "", expected_receipt=None):

@@ -1,6 +1,7 @@
 """The desk: pages that move a document from one stage to the next, so they sit at the top
 layer and call o2c.flow. Read-only lists live in their own apps."""
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -180,7 +181,7 @@ def _order_entry(request, *, draft: SalesOrder | None):
         "form": form,
         "draft": draft,
         "form_url": reverse("desk:order_edit", args=[draft.pk]) if draft else reverse("desk:order_new"),
-        **_order_preview(account, lines, problems, by=request.user),
+        **_order_preview(account, lines, problems, by=request.user, promise_on=_date_or_today(form.data)),
         "ship_to_id": str(ship_to_id),
         "addresses": list(customer.addresses.filter(kind=Address.Kind.SHIPPING)) if customer else [],
         "po_orders": order_selectors.orders_with_po(customer, form.data.get("customer_po", ""), exclude=draft)
@@ -224,13 +225,27 @@ def _save_entry(request, draft, customer, action, lines, fields, ship_to) -> Sal
         return flow.submit_draft(order=order, by=request.user) if action == "submit" else order
 
 
-def _order_preview(customer_account: str, lines: list[LineInput], submit_problems: list, by=None) -> dict:
+def _date_or_today(data) -> datetime.date:
+    """The requested delivery date typed so far (available-to-promise counts receipts due by
+    then), or today when there is none yet or it is not a date."""
+    try:
+        return datetime.date.fromisoformat(data.get("requested_date") or "")
+    except (TypeError, ValueError):
+        return timezone.localdate()
+
+
+def _order_preview(
+    customer_account: str, lines: list[LineInput], submit_problems: list, by=None, promise_on=None
+) -> dict:
     customer = Customer.objects.filter(account_number=customer_account.strip()).first() if customer_account else None
     typed = [line for line in lines if line.sku.strip()]
     priced, problems = price_lines(customer=customer, lines=typed, by=by) if typed else ([], [])
     row_of_typed = [index for index, line in enumerate(lines) if line.sku.strip()]
     priced_by_row = {row_of_typed[i]: p for i, p in enumerate(priced) if p}
-    available = fulfillment.available_by_product(list({p.product.pk for p in priced_by_row.values()}))
+    # available to promise: on hand - reserved + receipts expected by the requested date
+    available = fulfillment.available_to_promise(
+        {p.product.pk for p in priced_by_row.values()}, promise_on or timezone.localdate()
+    )
     # Problems from submit name lines among the typed ones; map them back to the rows shown.
     errors: dict[int, dict[str, str]] = {}
     for where, field, text in submit_problems or problems:
@@ -352,7 +367,7 @@ def _order_context(order: SalesOrder, user, **extra) -> dict:
         "credit": credit_selectors.credit_panel(order) if user.has_perm("credit.view_creditprofile") else None,
         "can_edit": user.has_perm("orders.add_salesorder") and order.status == SalesOrder.Status.DRAFT,
         "can_cancel": user.has_perm("orders.add_salesorder")
-        and order.status in (SalesOrder.Status.DRAFT, SalesOrder.Status.CREDIT_HOLD),
+        and order.status in (SalesOrder.Status.DRAFT, SalesOrder.Status.CREDIT_HOLD, SalesOrder.Status.APPROVED),
         "can_copy": user.has_perm("orders.add_salesorder"),
     }
 
@@ -673,7 +688,7 @@ def order_cancel(request, pk: int):
     if request.method != "POST":
         return redirect("desk:order_detail", pk=pk)
     try:
-        order = order_services.cancel_order(order=order, reason=request.POST.get("reason", ""), by=request.user)
+        order = flow.cancel_order(order=order, reason=request.POST.get("reason", ""), by=request.user)
     except DomainError as error:
         messages.error(request, str(error))
     else:

@@ -58,7 +58,7 @@ ALLOWED_MOVES = {
     Status.DRAFT: {Status.SUBMITTED, Status.CANCELLED},
     Status.SUBMITTED: {Status.APPROVED, Status.CREDIT_HOLD, Status.REJECTED},
     Status.CREDIT_HOLD: {Status.APPROVED, Status.REJECTED, Status.CANCELLED},
-    Status.APPROVED: {Status.COMPLETED, Status.CREDIT_HOLD},
+    Status.APPROVED: {Status.COMPLETED, Status.CREDIT_HOLD, Status.CANCELLED},  # cancelled: nothing shipped yet
 }
 ZERO = Decimal("0")
 ZERO_QTY = Value(Decimal("0"), output_field=DecimalField(max_digits=12, decimal_places=3))
@@ -442,8 +442,9 @@ def complete_order(*, order: SalesOrder, by=None) -> SalesOrder:
 
 @transaction.atomic
 def cancel_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
-    """A draft or an order on credit hold (nothing reserved yet) -> cancelled, with the reason
-    on the timeline. Refused for any other status."""
+    """A draft, an order on credit hold, or an approved order nothing of which has been picked,
+    shipped or invoiced (o2c.flow.cancel_order releases its stock first) -> cancelled, with the
+    reason on the timeline. Refused for any other status."""
     if not reason.strip():
         raise OrderError("Give the reason for cancelling the order.", [("order", "reason", "is required")])
     order = _move(order, Status.CANCELLED)

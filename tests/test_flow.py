@@ -102,3 +102,30 @@ def test_partial_payment_keeps_order_open(world):
     assert invoice.amount_open == Decimal("20.25")  # 2 x 12.50 = 25.00 + 5.25 tax = 30.25
     assert invoice.status == Invoice.Status.ISSUED
     assert order.status == SalesOrder.Status.APPROVED
+
+
+def test_cancelling_an_approved_order_gives_its_stock_back_until_it_ships(world, django_capture_on_commit_callbacks):
+    customer, staff = world["customer"], world["staff"]
+    credit_limit(customer, "10000.00")
+    clerk = staff(CLERK)
+    order = flow.submit_order(by=clerk, customer_account=customer.account_number, lines=[LineInput("W-1", "4")])
+    item = StockItem.objects.get(product=world["widget"])
+    assert (order.status, item.reserved) == (SalesOrder.Status.APPROVED, Decimal("4"))
+
+    with pytest.raises(flow.orders.OrderError, match="reason"):
+        flow.cancel_order(order=order, reason=" ", by=clerk)
+    order = flow.cancel_order(order=order, reason="Customer ordered twice", by=clerk)
+    item.refresh_from_db()
+    assert (order.status, order.cancel_reason, item.reserved, item.on_hand) == (
+        SalesOrder.Status.CANCELLED,
+        "Customer ordered twice",
+        Decimal("0"),
+        Decimal("10"),
+    )
+
+    shipped = flow.submit_order(by=clerk, customer_account=customer.account_number, lines=[LineInput("W-1", "2")])
+    flow.ship(order=shipped, by=staff(WAREHOUSE))
+    with pytest.raises(flow.orders.OrderError, match="can no longer be cancelled"):
+        flow.cancel_order(order=shipped, reason="Too late", by=clerk)
+    shipped.refresh_from_db()
+    assert shipped.status != SalesOrder.Status.CANCELLED

@@ -21,6 +21,7 @@ from django.utils import timezone
 from o2c.core import timeline
 from o2c.core.errors import DomainError
 from orders.models import SalesOrder, SalesOrderLine
+from orders.selectors import contact_emails
 
 from ..models import Backorder, ExpectedReceipt, Reservation, StockItem, StockMovement, Warehouse
 
@@ -321,8 +322,8 @@ def _expected_dates(product_ids, shortfalls: list[Shortfall]) -> dict[int, datet
     return result
 
 
-def _notices(backorders: list[Backorder]) -> list[tuple[str, str, str]]:
-    """(to, subject, body) per order. Customer.email for now: the 'orders' contact later."""
+def _notices(backorders: list[Backorder]) -> list[tuple[list[str], str, str]]:
+    """(to, subject, body) per order, to the customer's 'orders' contacts (or its invoice email)."""
     by_order = defaultdict(list)
     for backorder in backorders:
         by_order[backorder.order_line.order].append(backorder)
@@ -343,13 +344,15 @@ def _notices(backorders: list[Backorder]) -> list[tuple[str, str, str]]:
             + "\n\nWe ship the rest as soon as it arrives; you do not need to do anything.\n\n"
             + settings.O2C_COMPANY["name"]
         )
-        notices.append((order.customer.email, f"Order {order.number}: items on backorder", body))
+        to = contact_emails(order.customer, "orders")
+        if to:
+            notices.append((to, f"Order {order.number}: items on backorder", body))
     return notices
 
 
 def _send_notices(notices) -> None:
     for to, subject, body in notices:
-        send_mail(subject, body, None, [to], fail_silently=False)
+        send_mail(subject, body, None, to, fail_silently=False)
 
 
 def backordered_orders():

@@ -118,3 +118,14 @@ def test_rendering_an_unchanged_invoice_gives_the_same_text():
     f.company()
     invoice = f.shipped_invoice(f.customer(), [(f.product("10.00"), 1)])
     assert pdf_text(documents.invoice_pdf(invoice)) == pdf_text(documents.invoice_pdf(invoice))
+
+
+def test_a_discounted_line_prints_its_list_price_and_discount():
+    f.company()
+    invoice = f.shipped_invoice(f.customer(), [(f.product("50.00", name="Desk lamp"), 2)])
+    line = invoice.lines.get()
+    order_line = line.order_line
+    order_line.list_price, order_line.discount_percent = Decimal("62.50"), Decimal("20")
+    order_line.save(update_fields=["list_price", "discount_percent"])  # as priced at submit: 62.50 less 20%
+    text = squeeze(pdf_text(documents.invoice_pdf(invoice)))
+    assert "desk lamp 2 pc 50.00" in text and "list price 62.50, discount 20%" in text

@@ -90,7 +90,7 @@ def test_a_po_used_before_is_a_warning(client, clerk, shop):
     assert SalesOrder.objects.filter(customer_po="PO-1").count() == 2  # a warning, not a refusal
 
 
-def test_cancel_needs_a_reason_and_only_drafts_and_held_orders(client, clerk, shop):
+def test_cancel_needs_a_reason_and_stops_once_shipped(client, clerk, shop, staff):
     draft = flow.orders.create_order(customer_account="C-1", lines=[LineInput("W-1", "1")], by=clerk)
     cancel = reverse("desk:order_cancel", args=[draft.pk])
     client.post(cancel, {"reason": " "})
@@ -100,10 +100,11 @@ def test_cancel_needs_a_reason_and_only_drafts_and_held_orders(client, clerk, sh
     draft.refresh_from_db()
     assert (draft.status, draft.cancel_reason) == ("cancelled", "Customer changed their mind")
     assert TimelineEvent.objects.get(trail=draft.trail, verb="cancelled").note == "Customer changed their mind"
-    approved = flow.submit_order(by=clerk, customer_account="C-1", lines=[LineInput("W-1", "1")])
-    client.post(reverse("desk:order_cancel", args=[approved.pk]), {"reason": "too late"})
-    approved.refresh_from_db()
-    assert approved.status == "approved"
+    shipped = flow.submit_order(by=clerk, customer_account="C-1", lines=[LineInput("W-1", "1")])
+    flow.ship(order=shipped, by=staff(WAREHOUSE))
+    client.post(reverse("desk:order_cancel", args=[shipped.pk]), {"reason": "too late"})
+    shipped.refresh_from_db()
+    assert shipped.status == "approved"  # shipped: refused (returns and credit notes correct it)
 
 
 def test_copy_makes_a_new_draft_priced_today(client, clerk, shop):

@@ -25,7 +25,7 @@ from o2c.core.errors import DomainError
 from o2c.core.money import round_money
 from orders.models import Customer, SalesOrder
 
-from . import taxes, terms
+from . import links, taxes, terms
 from .einvoice import EInvoiceError
 from .models import (
     BankAccount,
@@ -693,6 +693,7 @@ def _email(invoice: Invoice, recipient: str, documents: list[InvoiceDocument]) -
     ]
     if not invoice.is_credit_note:
         lines.append(f"It is due on {invoice.due_date:%d %b %Y}; please quote {invoice.rf_reference} when paying.")
+        lines.append(f"Pay online: {links.pay_link(invoice)}")
         if invoice.discount_amount:
             lines.append(
                 f"Pay {invoice.amount_with_discount} {invoice.currency} by {invoice.discount_date:%d %b %Y} "

@@ -1,36 +1,14 @@
-"""Pay links: a signed, expiring URL that opens one invoice's pay page without signing in.
+"""Pay links, the portal's side: the invoice a link's token names. The links themselves are
+made by invoicing.links (pay_link, pay_token), so invoice emails can carry them."""
 
-Invoice emails and reminders put pay_link(invoice) in their text. The token names the
-invoice and its number, signed with the SECRET_KEY (TimestampSigner): a changed character is
-refused, and so is a link older than O2C_PAY_LINK_MAX_AGE_DAYS.
-"""
-
-import datetime
-
-from django.conf import settings
 from django.core import signing
-from django.urls import reverse
 
+from invoicing.links import SALT, max_age, pay_link, pay_token  # noqa: F401  (re-exported)
 from invoicing.models import Invoice
-
-SALT = "portal.pay-link"
 
 
 class PayLinkRefused(Exception):
     """The link is tampered with, expired, or names an invoice that cannot be paid here."""
-
-
-def max_age() -> datetime.timedelta:
-    return datetime.timedelta(days=settings.O2C_PAY_LINK_MAX_AGE_DAYS)
-
-
-def pay_token(invoice: Invoice) -> str:
-    return signing.TimestampSigner(salt=SALT).sign(f"{invoice.pk}.{invoice.number}")
-
-
-def pay_link(invoice: Invoice) -> str:
-    """The absolute URL of `invoice`'s pay page, for emails (O2C_PUBLIC_URL + path)."""
-    return settings.O2C_PUBLIC_URL + reverse("portal:pay_link", args=[pay_token(invoice)])
 
 
 def invoice_from_token(token: str) -> Invoice:

@@ -2,6 +2,7 @@
 attachments; bounces flagged; export files; portal only; resend; the send log."""
 
 import email
+import re
 import socket
 import time
 from email import policy
@@ -12,6 +13,7 @@ from aiosmtpd.controller import Controller
 from invoicing import services
 from invoicing.models import BillingProfile, InvoiceDocument, SendLog
 from o2c import flow
+from portal.links import invoice_from_token
 from tests.invoicing import factories as f
 from tests.worker import celery_worker_control  # noqa: F401 - the fixture
 
@@ -78,7 +80,10 @@ def test_worker_emails_pdf_and_ubl_after_commit(smtp_server, celery_worker_contr
         message["To"] == "ap@buyer.example"
         and message["Subject"] == f"Invoice {invoice.number} from Northwind Supplies NV"
     )
-    assert invoice.rf_reference in message.get_body(("plain",)).get_content()
+    body = message.get_body(("plain",)).get_content()
+    assert invoice.rf_reference in body
+    pay_url = re.search(r"Pay online: (\S+)", body).group(1)  # the signed link opens this invoice's pay page
+    assert invoice_from_token(pay_url.rstrip("/").rsplit("/", 1)[-1]) == invoice
     files = attachments(message)
     assert set(files) == {f"{invoice.number}.pdf", f"{invoice.number}.xml"}
     assert files[f"{invoice.number}.pdf"].startswith(b"%PDF")

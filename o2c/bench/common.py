@@ -7,7 +7,9 @@ import statistics
 import time
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import connection, models, transaction
+from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 
 @dataclasses.dataclass
@@ -83,3 +85,46 @@ def machine_facts() -> dict:
         "platform": platform.platform(),
         "postgresql": pg_version,
     }
+
+
+class _Rollback(Exception):
+    pass
+
+
+def measured_then_rolled_back(build: Callable[[], object], measure: Callable[[object], list]) -> list:
+    """Build the data, measure on it, and roll it all back: the database is left as it was."""
+    figures: list = []
+    try:
+        with transaction.atomic():
+            figures = measure(build())
+            raise _Rollback
+    except _Rollback:
+        pass
+    return figures
+
+
+def copy_rows(model, rows, columns: dict) -> None:
+    """COPY rows into the model's table. Every concrete column is written: the ones given in
+    `columns` (name -> function of the row), the others from the field's default, so a loader
+    keeps working when a column with a default is added to the model."""
+    now = timezone.now()
+    fields = list(model._meta.concrete_fields)
+    getters = []
+    for f in fields:
+        if f.attname in columns:
+            getters.append(columns[f.attname])
+        elif getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
+            getters.append(lambda row, now=now: now)
+        else:  # the field's default; "" for a text field without one, None when nullable
+            default = f.get_default()
+            getters.append(lambda row, default=default: default)
+    getters = [
+        (lambda row, get=get: Jsonb(get(row))) if isinstance(f, models.JSONField) else get
+        for f, get in zip(fields, getters, strict=True)
+    ]
+    names = ", ".join(f'"{f.column}"' for f in fields)
+    connection.ensure_connection()
+    sql = f'COPY "{model._meta.db_table}" ({names}) FROM STDIN'
+    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([getter(row) for getter in getters])

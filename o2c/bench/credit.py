@@ -31,7 +31,7 @@ from credit import selectors as credit_selectors
 from credit import services as credit
 from credit.models import CreditDecision, CreditProfile
 from invoicing.models import Invoice
-from o2c.bench.common import Figure, require_postgresql, timed
+from o2c.bench.common import Figure, copy_rows, measured_then_rolled_back, require_postgresql, timed
 from o2c.core import roles
 from orders.models import Customer, PaymentTerms, Product, SalesOrder, SalesOrderLine
 from receivables.models import Payment
@@ -45,47 +45,12 @@ ID_BASE = 900_000_000  # explicit ids far above any sequence value: the transact
 TARGET_MS = 150
 
 
-class _Rollback(Exception):
-    pass
-
-
 def run(*, scale: float) -> list[Figure]:
     require_postgresql()
-    figures: list[Figure] = []
-    try:
-        with transaction.atomic():
-            sizes = _load(scale)
-            figures = _measure(sizes)
-            raise _Rollback
-    except _Rollback:
-        pass
-    return figures
+    return measured_then_rolled_back(lambda: _load(scale), _measure)
 
 
 # --- data ----------------------------------------------------------------------------------------
-def _copy(model, rows, columns: dict) -> None:
-    """COPY rows into the model's table. Every concrete column is written: the ones given in
-    `columns` (name -> function of the row), the others from the field's default, so the
-    loader keeps working when a column with a default is added to the model."""
-    now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields]
-    getters = []
-    for f in fields:
-        if f.attname in columns:
-            getters.append(columns[f.attname])
-        elif getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
-            getters.append(lambda row, now=now: now)
-        else:  # the field's default; "" for a text field without one, None when nullable
-            default = f.get_default()
-            getters.append(lambda row, default=default: default)
-    names = ", ".join(f'"{f.column}"' for f in fields)
-    connection.ensure_connection()
-    sql = f'COPY "{model._meta.db_table}" ({names}) FROM STDIN'
-    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row([getter(row) for getter in getters])
-
-
 def _load(scale: float) -> dict:
     rng = random.Random(7)
     today = timezone.localdate()
@@ -100,7 +65,7 @@ def _load(scale: float) -> dict:
     customer_ids = [ID_BASE + i for i in range(n_customers)]
     # every 50th customer heads a group of the next 4
     parent_of = {cid: customer_ids[(i // 50) * 50] for i, cid in enumerate(customer_ids) if i % 50 and i % 50 <= 4}
-    _copy(
+    copy_rows(
         Customer,
         customer_ids,
         {
@@ -116,7 +81,7 @@ def _load(scale: float) -> dict:
         },
     )
     with_profile = [c for i, c in enumerate(customer_ids) if i % 5]
-    _copy(
+    copy_rows(
         CreditProfile,
         with_profile,
         {
@@ -127,7 +92,7 @@ def _load(scale: float) -> dict:
         },
     )
     invoice_ids = [ID_BASE + i for i in range(n_invoices)]
-    _copy(
+    copy_rows(
         Invoice,
         invoice_ids,
         {
@@ -147,7 +112,7 @@ def _load(scale: float) -> dict:
             "issued_at": lambda i: now,
         },
     )
-    _copy(
+    copy_rows(
         Payment,
         range(n_payments),
         {
@@ -161,7 +126,7 @@ def _load(scale: float) -> dict:
     )
     order_ids = [ID_BASE + i for i in range(n_held + n_approved)]
     totals = {o: Decimal(rng.randrange(100, 50_000)) for o in order_ids}
-    _copy(
+    copy_rows(
         SalesOrder,
         order_ids,
         {
@@ -177,7 +142,7 @@ def _load(scale: float) -> dict:
             "submitted_at": lambda o: now - datetime.timedelta(minutes=o - ID_BASE),
         },
     )
-    _copy(
+    copy_rows(
         SalesOrderLine,
         order_ids,
         {
@@ -194,7 +159,7 @@ def _load(scale: float) -> dict:
         },
     )
     policy = credit_selectors.current_policy()
-    _copy(
+    copy_rows(
         CreditDecision,
         order_ids[:n_held],
         {

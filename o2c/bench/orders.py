@@ -18,7 +18,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from credit.models import CreditProfile
-from fulfillment.models import StockItem, Warehouse
+from fulfillment import services as fulfillment
+from fulfillment.models import Warehouse
 from o2c import flow
 from o2c.bench.common import Figure, rate, require_postgresql
 from orders import imports
@@ -103,9 +104,10 @@ def _build(tag: str, *, customers: int, products: int) -> tuple[list[Customer], 
             Product(sku=f"{tag}-P{n:05d}", name=f"Bench product {n}", unit_price=Decimal(f"{5 + n % 50}.95"))
             for n in range(products)
         )
-        StockItem.objects.bulk_create(
-            StockItem(warehouse=warehouse, product=p, on_hand=Decimal("100000000")) for p in items
-        )
+        for product in items:  # through the stock ledger, like any receipt
+            fulfillment.receive_stock(
+                warehouse=warehouse, product=product, quantity=Decimal("100000000"), by=None, note="Benchmark stock"
+            )
     return made, items
 
 

@@ -12,7 +12,7 @@ import random
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -23,26 +23,14 @@ from portal import documents, selectors
 from portal.models import PortalAccess
 from receivables.models import Account, JournalEntry, JournalLine
 
-from .common import Figure, require_postgresql, timed
+from .common import Figure, measured_then_rolled_back, require_postgresql, timed
 
 PAGE_TARGET_MS = 11  # PERFORMANCE.md: a Django page with a 50-row table, p50
 
 
-class _Rollback(Exception):
-    pass
-
-
 def run(*, scale: float) -> list[Figure]:
     require_postgresql()
-    figures: list[Figure] = []
-    try:
-        with transaction.atomic():
-            customer, user = _build(scale)
-            figures = _measure(customer, user, scale)
-            raise _Rollback  # the data was only for measuring
-    except _Rollback:
-        pass
-    return figures
+    return measured_then_rolled_back(lambda: _build(scale), lambda built: _measure(*built, scale))
 
 
 def _build(scale: float):

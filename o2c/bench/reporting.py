@@ -21,13 +21,13 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from invoicing.models import Invoice
-from o2c.bench.common import Figure, require_postgresql, timed
+from o2c.bench.common import Figure, copy_rows, measured_then_rolled_back, require_postgresql, timed
 from o2c.core import roles
 from orders.models import Customer, PaymentTerms
 from receivables.models import Account, Allocation, JournalEntry, JournalLine, Payment
@@ -41,48 +41,12 @@ TARGET_MS = 500
 SEGMENTS = ["retail", "wholesale", "public", "export"]
 
 
-class _Rollback(Exception):
-    pass
-
-
 def run(*, scale: float) -> list[Figure]:
     require_postgresql()
-    figures: list[Figure] = []
-    try:
-        with transaction.atomic():
-            sizes = _load(scale)
-            figures = _measure(sizes)
-            raise _Rollback
-    except _Rollback:
-        pass
-    return figures
+    return measured_then_rolled_back(lambda: _load(scale), _measure)
 
 
 # --- data ----------------------------------------------------------------------------------------
-def _copy(model, rows, columns: dict) -> None:
-    """COPY rows into the model's table: the columns given (name -> function of the row), every
-    other concrete column from the field's default (so a column added later keeps loading)."""
-    now = timezone.now()
-    getters = []
-    fields = list(model._meta.concrete_fields)
-    for f in fields:
-        if f.attname in columns:
-            getters.append(columns[f.attname])
-        elif getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
-            getters.append(lambda row, now=now: now)
-        else:
-            default = f.get_default()
-            getters.append(lambda row, default=default: default)
-    names = ", ".join(f'"{f.column}"' for f in fields)
-    connection.ensure_connection()
-    with (
-        connection.connection.cursor() as cursor,
-        cursor.copy(f'COPY "{model._meta.db_table}" ({names}) FROM STDIN') as copy,
-    ):
-        for row in rows:
-            copy.write_row([getter(row) for getter in getters])
-
-
 def _load(scale: float) -> dict:
     started = time.perf_counter()
     rng = random.Random(9)
@@ -95,7 +59,7 @@ def _load(scale: float) -> dict:
     customer_ids = [ID_BASE + i for i in range(n_customers)]
     # each customer's habit: days late around its own mean; 8 % of customers leave some invoices unpaid
     habit = {c: (rng.gauss(8, 12), rng.random() < 0.08) for c in customer_ids}
-    _copy(
+    copy_rows(
         Customer,
         customer_ids,
         {
@@ -125,7 +89,7 @@ def _load(scale: float) -> dict:
         else:
             invoices.append((iid, customer, issued, due, total, Decimal("0.00")))
             payments.append((iid, customer, paid_on, total))
-    _copy(
+    copy_rows(
         Invoice,
         invoices,
         {
@@ -145,7 +109,7 @@ def _load(scale: float) -> dict:
         },
     )
     # one payment per paid invoice, applied in full; payment id = invoice id
-    _copy(
+    copy_rows(
         Payment,
         payments,
         {
@@ -158,7 +122,7 @@ def _load(scale: float) -> dict:
             "status": lambda r: "applied",
         },
     )
-    _copy(
+    copy_rows(
         Allocation,
         payments,
         {"id": lambda r: r[0], "payment_id": lambda r: r[0], "invoice_id": lambda r: r[0], "amount": lambda r: r[3]},
@@ -167,7 +131,7 @@ def _load(scale: float) -> dict:
     offset = n_invoices
     entries = [(r[0], "invoice", r[1], r[2], r[0], None) for r in invoices]
     entries += [(r[0] + offset, "allocation", r[1], r[2], r[0], r[0]) for r in payments]
-    _copy(
+    copy_rows(
         JournalEntry,
         entries,
         {
@@ -182,7 +146,7 @@ def _load(scale: float) -> dict:
         },
     )
     totals = {r[0]: r[4] for r in invoices}
-    _copy(
+    copy_rows(
         JournalLine,
         entries,
         {
@@ -225,7 +189,9 @@ def _hand_aging_today(on: datetime.date) -> list:
     sums = ", ".join(f"SUM(amount_open) FILTER (WHERE {c})" for c in _bucket_sql("due_date", on))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {sums} FROM invoicing_invoice WHERE kind = 'invoice' AND status = 'issued' AND amount_open > 0"
+            f"SELECT {sums} FROM invoicing_invoice WHERE kind = 'invoice' AND status = 'issued' AND amount_open > 0 "
+            "AND issue_date <= %s",  # as the report: nothing issued after the day counts
+            [on],
         )
         return cursor.fetchone()
 

@@ -31,6 +31,7 @@ class Invoice(models.Model):
     class Kind(models.TextChoices):
         INVOICE = "invoice", "Invoice"
         CREDIT_NOTE = "credit_note", "Credit note"
+        CHARGE = "charge", "Dunning charge (fees and late-payment interest)"
 
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INVOICE, db_index=True)
     credited_invoice = models.ForeignKey(

@@ -17,6 +17,7 @@ class PortalAccess(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="portal_users")
     can_order = models.BooleanField("may place orders", default=True)
     can_pay = models.BooleanField("may pay invoices", default=True)
+    can_dispute = models.BooleanField("may raise disputes", default=True)
     can_manage_users = models.BooleanField("may invite and disable colleagues", default=False)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -182,7 +182,7 @@ def post_credit_note(*, credit_note: Invoice, by=None) -> JournalEntry:
         raise ReceivablesError(f"Credit note {credit_note} is already posted.")
     zero = Decimal("0")
     entry = _post(
-        kind=getattr(JournalEntry.Kind, "CREDIT_NOTE", "credit_note"),
+        kind=JournalEntry.Kind.CREDIT_NOTE,
         customer=credit_note.customer,
         currency=credit_note.currency,
         effective_date=credit_note.issue_date,

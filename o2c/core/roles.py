@@ -34,6 +34,17 @@ CREDIT_MANAGER_CREDIT = [
 ]
 FINANCE_MANAGER_CREDIT = ["credit.publish_creditpolicy", "credit.view_creditpolicy", "credit.approve_limit_change"]
 
+# Collections: the worklist, customer accounts, dunning runs (read), disputes, promises, activities.
+_COLLECTIONS = [
+    "receivables.view_collectionactivity",
+    "receivables.add_collectionactivity",
+    "receivables.add_promisetopay",
+    "receivables.view_dunningrun",
+    "receivables.view_dispute",
+    "receivables.add_dispute",
+    "receivables.change_dispute",
+]
+
 ROLES: dict[str, list[str]] = {
     ORDER_CLERK: [
         *_READ_ORDERS,
@@ -60,6 +71,9 @@ ROLES: dict[str, list[str]] = {
         "receivables.add_payment",
         "receivables.view_journalentry",
         *_PORTAL_DESK,
+        *_COLLECTIONS,
+        "receivables.add_writeoff",
+        "receivables.add_refund",
     ],
     FINANCE_MANAGER: [
         *_READ_ORDERS,
@@ -68,6 +82,10 @@ ROLES: dict[str, list[str]] = {
         "receivables.view_journalentry",
         "reporting.view_reports",
         *FINANCE_MANAGER_CREDIT,
+        *_COLLECTIONS,
+        "receivables.change_dunningrun",  # approve a dunning run's preview
+        "receivables.change_writeoff",  # approve a bad-debt write-off (four eyes)
+        "receivables.change_refund",  # approve a refund (four eyes)
         "orders.add_salesorder",
         "orders.override_price",
     ],

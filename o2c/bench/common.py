@@ -128,3 +128,14 @@ def copy_rows(model, rows, columns: dict) -> None:
     with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row([getter(row) for getter in getters])
+
+
+def role_group(name: str):
+    """The role's group, created with its permissions when a flushed database lacks it."""
+    from django.contrib.auth.models import Group
+
+    from o2c.core import roles
+
+    if not Group.objects.filter(name=name).exists():
+        roles.sync_roles()
+    return Group.objects.get(name=name)

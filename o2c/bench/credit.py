@@ -21,7 +21,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -31,7 +30,7 @@ from credit import selectors as credit_selectors
 from credit import services as credit
 from credit.models import CreditDecision, CreditProfile
 from invoicing.models import Invoice
-from o2c.bench.common import Figure, copy_rows, measured_then_rolled_back, require_postgresql, timed
+from o2c.bench.common import Figure, copy_rows, measured_then_rolled_back, require_postgresql, role_group, timed
 from o2c.core import roles
 from orders.models import Customer, PaymentTerms, Product, SalesOrder, SalesOrderLine
 from receivables.models import Payment
@@ -192,10 +191,8 @@ def _load(scale: float) -> dict:
 
 # --- measurements ---------------------------------------------------------------------------------
 def _client() -> Client:
-    if not Group.objects.filter(name=roles.CREDIT_MANAGER).exists():
-        roles.sync_roles()
     user = get_user_model().objects.create(username=f"bench-credit-{time.time_ns()}")
-    user.groups.add(Group.objects.get(name=roles.CREDIT_MANAGER))
+    user.groups.add(role_group(roles.CREDIT_MANAGER))
     client = Client()
     client.force_login(user)
     return client

@@ -11,7 +11,7 @@ import datetime
 import random
 from decimal import Decimal
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -23,7 +23,7 @@ from portal import documents, selectors
 from portal.models import PortalAccess
 from receivables.models import Account, JournalEntry, JournalLine
 
-from .common import Figure, measured_then_rolled_back, require_postgresql, timed
+from .common import Figure, measured_then_rolled_back, require_postgresql, role_group, timed
 
 PAGE_TARGET_MS = 11  # PERFORMANCE.md: a Django page with a 50-row table, p50
 
@@ -58,7 +58,7 @@ def _build(scale: float):
         payment_terms=terms,
     )
     user = User.objects.create(username="bench-portal-user")
-    user.groups.add(Group.objects.get(name=roles.CUSTOMER))
+    user.groups.add(role_group(roles.CUSTOMER))
     PortalAccess.objects.create(user=user, customer=customer)
     mine = int(20_000 * scale)
     theirs = int(200_000 * scale)

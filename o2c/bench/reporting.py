@@ -20,14 +20,13 @@ import time
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from invoicing.models import Invoice
-from o2c.bench.common import Figure, copy_rows, measured_then_rolled_back, require_postgresql, timed
+from o2c.bench.common import Figure, copy_rows, measured_then_rolled_back, require_postgresql, role_group, timed
 from o2c.core import roles
 from orders.models import Customer, PaymentTerms
 from receivables.models import Account, Allocation, JournalEntry, JournalLine, Payment
@@ -213,7 +212,7 @@ def _hand_aging_on(on: datetime.date) -> list:
 
 def _client() -> Client:
     user, _ = get_user_model().objects.get_or_create(username="bench-finance")
-    user.groups.add(Group.objects.get(name=roles.FINANCE_MANAGER))
+    user.groups.add(role_group(roles.FINANCE_MANAGER))
     client = Client()
     client.force_login(user)
     return client

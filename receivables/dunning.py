@@ -25,8 +25,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db import connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from invoicing.models import Invoice
@@ -112,39 +112,37 @@ def counted_items():
     )
 
 
-def candidates(*, on: datetime.date, min_days: int):
-    """Issued invoices with something open, at least `min_days` past due on `on`, with the
-    highest level each was dunned at and when interest was last charged on it."""
-    history = counted_items().filter(invoice=OuterRef("pk")).order_by()
-    return (
-        Invoice.objects.filter(
-            kind=Invoice.Kind.INVOICE,
-            status=Invoice.Status.ISSUED,
-            amount_open__gt=0,
-            due_date__lte=on - datetime.timedelta(days=min_days),
-        )
-        .annotate(
-            last_level=Subquery(history.values("invoice").annotate(m=Max("level__level")).values("m")[:1]),
-            last_interest_on=Subquery(
-                history.filter(interest__gt=0)
-                .values("invoice")
-                .annotate(m=Max("letter__run__run_date"))
-                .values("m")[:1]
-            ),
-        )
-        .values(
-            "id",
-            "number",
-            "customer_id",
-            "customer__segment",
-            "currency",
-            "due_date",
-            "amount_open",
-            "last_level",
-            "last_interest_on",
-        )
-        .order_by("customer_id", "currency", "due_date", "id")
+def candidates(*, on: datetime.date, min_days: int) -> list[dict]:
+    """Issued invoices with something open, at least `min_days` past due on `on`, each with the
+    highest level it was dunned at and when interest was last charged on it (two queries: the
+    items, and their history grouped per invoice)."""
+    overdue = Invoice.objects.filter(
+        kind=Invoice.Kind.INVOICE,
+        status=Invoice.Status.ISSUED,
+        amount_open__gt=0,
+        due_date__lte=on - datetime.timedelta(days=min_days),
     )
+    rows = list(
+        overdue.values(
+            "id", "number", "customer_id", "customer__segment", "currency", "due_date", "amount_open"
+        ).order_by("customer_id", "currency", "due_date", "id")
+    )
+    history = {
+        row["invoice_id"]: row
+        for row in counted_items()
+        .filter(invoice__in=overdue)
+        .values("invoice_id")
+        .annotate(
+            last_level=Max("level__level"),
+            last_interest_on=Max("letter__run__run_date", filter=Q(interest__gt=0)),
+        )
+        .order_by()
+    }
+    for row in rows:
+        past = history.get(row["id"])
+        row["last_level"] = past["last_level"] if past else None
+        row["last_interest_on"] = past["last_interest_on"] if past else None
+    return rows
 
 
 # The run ---------------------------------------------------------------------------------------------
@@ -162,7 +160,7 @@ def plan_run(*, on: datetime.date, by=None) -> DunningRun:
     if not by_segment:
         return _finish_empty(run)
     min_days = min(level.days_overdue for ladder in by_segment.values() for level in ladder.levels.values())
-    rows = list(candidates(on=on, min_days=min_days))
+    rows = candidates(on=on, min_days=min_days)
     screened = skips.screen(rows, on=on, step=CollectionSkip.Step.DUNNING, run=run, settings=settings)
     letters: dict[tuple[int, str], list[tuple[dict, DunningLevel]]] = defaultdict(list)
     for row in screened.chase:
@@ -188,29 +186,41 @@ def plan_run(*, on: datetime.date, by=None) -> DunningRun:
                     margin=level.interest_margin,
                     days=(on - since).days,
                 )
+            # (letter, invoice, level, days overdue, amount, interest): rows, not model objects
             letter_items.append(
-                DunningItem(
-                    letter=letter,
-                    invoice_id=row["id"],
-                    level=level,
-                    days_overdue=(on - row["due_date"]).days,
-                    amount=row["amount"],
-                    interest=item_interest,
-                )
+                (letter, row["id"], level.pk, (on - row["due_date"]).days, row["amount"], item_interest)
             )
-        letter.total_overdue = sum((item.amount for item in letter_items), ZERO)
-        letter.interest = sum((item.interest for item in letter_items), ZERO)
+        letter.total_overdue = sum((item[4] for item in letter_items), ZERO)
+        letter.interest = sum((item[5] for item in letter_items), ZERO)
         letter_rows.append(letter)
         item_rows.extend(letter_items)
     DunningLetter.objects.bulk_create(letter_rows, batch_size=5000)
-    for item in item_rows:
-        item.letter_id = item.letter.pk
-    DunningItem.objects.bulk_create(item_rows, batch_size=5000)
+    _insert_items([(letter.pk, *rest) for letter, *rest in item_rows])
     run.letters_count, run.items_count, run.skipped_count = len(letter_rows), len(item_rows), len(screened.skips)
     if not letter_rows:
         run.status = DunningRun.Status.SENT  # nothing to approve or send
     run.save(update_fields=["letters_count", "items_count", "skipped_count", "status"])
     return run
+
+
+ITEM_COLUMNS = ("letter_id", "invoice_id", "level_id", "days_overdue", "amount", "interest")
+
+
+def _insert_items(rows: list[tuple]) -> None:
+    """Write the run's items: COPY on PostgreSQL (a run writes up to ~100,000 of them, and
+    COPY is several times faster than INSERTs built by the ORM), bulk_create elsewhere."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        DunningItem.objects.bulk_create(DunningItem(**dict(zip(ITEM_COLUMNS, row, strict=True))) for row in rows)
+        return
+    table = DunningItem._meta.db_table
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f'COPY "{table}" ({", ".join(ITEM_COLUMNS)}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def _finish_empty(run: DunningRun) -> DunningRun:

@@ -39,7 +39,13 @@ from .models import (
 )
 
 ZERO = Decimal("0")
-REQUIRED_KEYS = ("id", "customer_id", "currency", "amount_open")
+# Above this many ids the exception tables are read whole (they hold only what is open: a few
+# disputes, promises, blocks, unapplied payments) instead of through a huge IN list.
+SCOPE_LIMIT = 5000
+
+
+def _scoped(queryset, field: str, ids: list):
+    return queryset.filter(**{f"{field}__in": ids}) if len(ids) <= SCOPE_LIMIT else queryset
 
 
 @dataclass
@@ -96,12 +102,12 @@ class _Facts:
     def load(cls, *, invoice_ids, customer_ids, on, settings) -> "_Facts":
         blocked = {
             customer_id: reason
-            for customer_id, reason in DunningBlock.objects.filter(customer_id__in=customer_ids)
+            for customer_id, reason in _scoped(DunningBlock.objects, "customer_id", customer_ids)
             .filter(Q(until__isnull=True) | Q(until__gte=on))
             .values_list("customer_id", "reason")
         }
         disputed = dict(
-            Dispute.objects.filter(invoice_id__in=invoice_ids)
+            _scoped(Dispute.objects, "invoice_id", invoice_ids)
             .exclude(status=Dispute.Status.RESOLVED)
             .values("invoice_id")
             .annotate(total=Sum("amount"))
@@ -114,7 +120,7 @@ class _Facts:
         through = PromiseToPay.invoices.through
         promised_invoices = {
             invoice_id: f"Promise to pay by {promised:%Y-%m-%d}"
-            for invoice_id, promised in through.objects.filter(invoice_id__in=invoice_ids)
+            for invoice_id, promised in _scoped(through.objects, "invoice_id", invoice_ids)
             .filter(
                 promisetopay__status=PromiseToPay.Status.OPEN,
                 promisetopay__promised_date__gte=on - datetime.timedelta(days=settings.promise_grace_days),
@@ -123,16 +129,14 @@ class _Facts:
         }
         promised_accounts = {
             customer_id: f"Promise to pay the account by {promised:%Y-%m-%d}"
-            for customer_id, promised in PromiseToPay.objects.filter(not_broken, customer_id__in=customer_ids)
+            for customer_id, promised in _scoped(PromiseToPay.objects.filter(not_broken), "customer_id", customer_ids)
             .filter(invoices__isnull=True)
             .values_list("customer_id", "promised_date")
         }
         unapplied = {
             (customer_id, currency): total
-            for customer_id, currency, total in Payment.objects.filter(
-                customer_id__in=customer_ids,
-                status__in=[Payment.Status.UNAPPLIED, Payment.Status.PARTIALLY_APPLIED],
-            )
+            for customer_id, currency, total in _scoped(Payment.objects, "customer_id", customer_ids)
+            .filter(status__in=[Payment.Status.UNAPPLIED, Payment.Status.PARTIALLY_APPLIED])
             .values("customer_id", "currency")
             .annotate(total=Sum(F("amount") - F("amount_applied")))
             .values_list("customer_id", "currency", "total")
@@ -142,18 +146,19 @@ class _Facts:
             status__in=[StatementLine.Status.UNMATCHED, StatementLine.Status.SUGGESTED], amount__gt=0
         )
         bank_lines = set(
-            open_lines.filter(customer_id__in=customer_ids).values_list("customer_id", "currency", "amount")
+            _scoped(open_lines.filter(customer__isnull=False), "customer_id", customer_ids).values_list(
+                "customer_id", "currency", "amount"
+            )
         )
         ibans = defaultdict(set)
         lines_by_iban = list(
             open_lines.exclude(counterparty_iban="").values_list("counterparty_iban", "currency", "amount")
         )
         if lines_by_iban:
-            for value, customer_id in PayerIdentity.objects.filter(
-                kind=PayerIdentity.Kind.IBAN,
-                customer_id__in=customer_ids,
-                value__in={iban.replace(" ", "").upper() for iban, _, _ in lines_by_iban},
-            ).values_list("value", "customer_id"):
+            identities = _scoped(PayerIdentity.objects, "customer_id", customer_ids).filter(
+                kind=PayerIdentity.Kind.IBAN, value__in={iban.replace(" ", "").upper() for iban, _, _ in lines_by_iban}
+            )
+            for value, customer_id in identities.values_list("value", "customer_id"):
                 ibans[value].add(customer_id)
             for iban, currency, amount in lines_by_iban:
                 for customer_id in ibans.get(iban.replace(" ", "").upper(), ()):

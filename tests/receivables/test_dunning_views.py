@@ -136,3 +136,10 @@ def test_history_partial_lists_every_level_of_an_invoice():
     assert "1: Friendly reminder" in html and "2: Second reminder" in html
     html = render_to_string("receivables/_dunning_history.html", {"invoice": overdue(customer, "5.00", 1)})
     assert "Never dunned" in html
+
+
+def test_invoice_page_shows_its_dunning_history(client, ar):
+    invoice = overdue(CustomerFactory(), "100.00", 30)
+    dunning.plan_run(on=ON)
+    html = client.get(reverse("desk:invoice_detail", args=[invoice.pk])).content.decode()
+    assert "Dunning history" in html and "2: Second reminder" in html

@@ -49,7 +49,7 @@ def invoice_html(invoice: Invoice, brand: dict | None = None) -> str:
         "invoicing/invoice_pdf.html",
         {
             "invoice": invoice,
-            "title": "Credit note" if invoice.is_credit_note else "Invoice",
+            "title": {"credit_note": "Credit note", "charge": "Dunning charge"}.get(invoice.kind, "Invoice"),
             "seller": invoice.seller,
             "buyer": invoice.buyer,
             "lines": invoice.lines.all(),

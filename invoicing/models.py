@@ -96,7 +96,7 @@ class Invoice(models.Model):
                 condition=~Q(status="paid") | Q(amount_open=0), name="invoice_paid_means_nothing_open"
             ),
             models.CheckConstraint(
-                condition=Q(kind="invoice", credited_invoice__isnull=True)
+                condition=Q(kind__in=["invoice", "charge"], credited_invoice__isnull=True)
                 | Q(kind="credit_note", credited_invoice__isnull=False),
                 name="invoice_credit_note_references_invoice",
             ),
@@ -104,7 +104,7 @@ class Invoice(models.Model):
         permissions = [("issue_invoice", "Can issue invoices and credit notes")]
 
     def __str__(self) -> str:
-        label = "credit note" if self.kind == self.Kind.CREDIT_NOTE else "invoice"
+        label = {"credit_note": "credit note", "charge": "dunning charge"}.get(self.kind, "invoice")
         return self.number or f"Draft {label} #{self.pk}"
 
     def save(self, *args, **kwargs):

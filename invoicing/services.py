@@ -42,7 +42,7 @@ from .models import (
 )
 from .references import rf_reference
 
-SERIES = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
+SERIES = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN", Invoice.Kind.CHARGE: "DUN"}
 
 
 class InvoicingError(DomainError):
@@ -303,6 +303,43 @@ def create_up_front_invoice(*, order: SalesOrder, by=None) -> Invoice:
     )
 
 
+@dataclass(frozen=True)
+class ChargeLine:
+    """One line of a dunning charge: a fee or the interest on one overdue invoice."""
+
+    description: str
+    amount: Decimal
+
+
+@transaction.atomic
+def create_charge_invoice(
+    *, customer: Customer, currency: str, lines: list[ChargeLine], on: datetime.date, by=None, trail: str = ""
+) -> Invoice:
+    """Dunning fees and late-payment interest as their own open item: a CHARGE document in the
+    DUN series, issued on `on`, every line outside the scope of VAT (category O, 0%, with the
+    exemption text printed). Lines of zero are left out; nothing to charge is refused."""
+    lines = [line for line in lines if line.amount]
+    if any(line.amount < 0 for line in lines):
+        raise InvoicingError("A dunning charge line cannot be negative.", [("charge", "amount", "not negative")])
+    if not lines:
+        raise InvoicingError("A dunning charge needs a fee or interest above zero.")
+    draft = Invoice.objects.create(
+        kind=Invoice.Kind.CHARGE,
+        customer=customer,
+        currency=currency,
+        bill_to="\n".join([customer.name, *customer.address_lines]),
+        payment_terms=customer.payment_terms.name,
+        buyer=buyer_snapshot(customer),
+        rounding_rule=current_company().rounding_rule,
+        supply_date=on,
+    )
+    fill_lines(
+        invoice=draft,
+        lines=[DraftLine(line.description, Decimal("1"), "pc", line.amount, "O", Decimal("0")) for line in lines],
+    )
+    return issue_invoice(invoice=draft, by=by, on=on, trail=trail)
+
+
 # Issue ----------------------------------------------------------------------------------------
 def issue_invoice(*, invoice: Invoice, by=None, on: datetime.date | None = None, trail: str = "") -> Invoice:
     """Draft -> issued: dates, due date(s) and early-payment discount from the customer's
@@ -367,7 +404,7 @@ def issue_invoice(*, invoice: Invoice, by=None, on: datetime.date | None = None,
         invoice.rf_reference = rf_reference(invoice.number)
         # The row is locked and still a draft: skip Invoice.save()'s is-it-issued query.
         models.Model.save(invoice)
-        label = "Credit note" if invoice.is_credit_note else "Invoice"
+        label = {"credit_note": "Credit note", "charge": "Dunning charge"}.get(invoice.kind, "Invoice")
         summary = (
             f"{label} {invoice.number} issued against {invoice.credited_invoice}"
             if invoice.is_credit_note

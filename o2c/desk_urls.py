@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import cash_views, import_views, views
+from . import cash_views, dunning_views, import_views, views
 
 app_name = "desk"
 urlpatterns = [
@@ -21,6 +21,8 @@ urlpatterns = [
         views.credit_application_decision,
         name="credit_application_decision",
     ),
+    path("dunning/<int:pk>/approve/", dunning_views.approve_run, name="dunning_approve"),
+    path("dunning/<int:pk>/discard/", dunning_views.discard_run, name="dunning_discard"),
     path("cash/", cash_views.cash_queue, name="cash_queue"),
     path("cash/lines/<int:pk>/", cash_views.cash_line, name="cash_line"),
     path("cash/lines/<int:pk>/accept/", cash_views.accept_suggestion, name="accept_suggestion"),

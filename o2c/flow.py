@@ -745,3 +745,79 @@ def issue_credit_note(*, note: Invoice, by, on: datetime.date | None = None) -> 
     receivables.post_credit_note(credit_note=note, by=by)
     _render_and_send_after_commit(note, by=by)
     return note
+
+
+# 12. Collections: pre-due reminders, the daily dunning run, approval, letters with their charges ---
+def send_reminders(*, on: datetime.date) -> list[int]:
+    """The day's pre-due reminders (Celery beat, daily): receivables plans them (skips
+    recorded, one Reminder per invoice and moment, ever), then a worker emails each with the
+    invoice PDF (rendered if missing) and its pay link. Returns the reminder ids queued."""
+    from receivables import reminders
+    from receivables import tasks as receivables_tasks
+
+    with transaction.atomic():
+        reminder_ids = reminders.plan(on=on)
+        for reminder_id in reminder_ids:
+            transaction.on_commit(lambda pk=reminder_id: receivables_tasks.deliver_reminder.delay(pk))
+    return reminder_ids
+
+
+def run_dunning(*, on: datetime.date, by=None):
+    """The day's dunning run (Celery beat, daily): receivables plans letters and items (skips
+    recorded); in automatic mode the run is approved at once and its letters queued, in
+    preview mode it waits for a finance manager (approve_dunning_run). Run twice for a day, the
+    second call returns the first run."""
+    from receivables import dunning
+    from receivables.models import CollectionsSettings, DunningRun
+
+    with transaction.atomic():
+        run = dunning.plan_run(on=on, by=by)
+        automatic = CollectionsSettings.current().dunning_mode == "automatic"
+        if automatic and run.status == DunningRun.Status.PREVIEW:
+            run = approve_dunning_run(run=run, by=by)
+    return run
+
+
+@transaction.atomic
+def approve_dunning_run(*, run, by):
+    """Preview -> approved; after commit a worker charges, renders and sends each letter
+    (deliver_dunning_letter), one task per letter."""
+    from receivables import dunning
+
+    from . import tasks as o2c_tasks
+
+    for letter_id in dunning.approve_run(run=run, by=by):
+        transaction.on_commit(lambda pk=letter_id: o2c_tasks.deliver_dunning_letter.delay(pk))
+    run.refresh_from_db()
+    return run
+
+
+def discard_dunning_run(*, run, by):
+    from receivables import dunning
+
+    return dunning.discard_run(run=run, by=by)
+
+
+def deliver_dunning_letter(*, letter_id: int):
+    """One approved letter: its fee and interest become a DUN charge document, issued on the
+    run date and posted to the AR ledger (fee and interest income), in one short transaction;
+    then receivables renders the letter and sends it on its level's channel (email, stored
+    letter, or a call task), once. Safe to run twice: a charged letter is not charged again, a
+    sent letter is not sent again."""
+    from receivables import dunning
+
+    with transaction.atomic():
+        letter = dunning.lock_letter_for_charge(letter_id)
+        if letter is not None:
+            charge = invoicing.create_charge_invoice(
+                customer=letter.customer,
+                currency=letter.currency,
+                lines=[invoicing.ChargeLine(text, amount) for text, amount in dunning.charge_lines(letter)],
+                on=letter.run.run_date,
+                trail=f"customer:{letter.customer_id}",
+            )
+            receivables.post_charge(charge=charge, fee=letter.fee, interest=letter.interest)
+            dunning.attach_charge(letter=letter, charge=charge)
+            charge_id = charge.pk
+            transaction.on_commit(lambda: invoicing_tasks.render_invoice_pdf.delay(charge_id))
+    return dunning.send_letter(letter_id=letter_id)

@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "task": "reporting.tasks.record_cash_forecast",
         "schedule": crontab(hour=6, minute=0, day_of_week="mon"),
     },
+    "reminders-daily": {"task": "o2c.tasks.send_reminders", "schedule": crontab(hour=6, minute=0)},
+    "dunning-daily": {"task": "o2c.tasks.run_dunning", "schedule": crontab(hour=6, minute=30)},
     "kpi-digest-weekly": {
         "task": "reporting.tasks.send_kpi_digest",
         "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
@@ -274,6 +276,11 @@ O2C_AUDITED_MODELS = [
     "receivables.MatchingRule",
     "receivables.CashApplicationSettings",
     "receivables.CsvMapping",
+    "receivables.CollectionsSettings",
+    "receivables.ReminderPolicy",
+    "receivables.DunningProcedure",
+    "receivables.DunningLevel",
+    "receivables.DunningBlock",
 ]
 # Fulfilment: competing orders are reserved earliest requested date first, then order date;
 # proof-of-delivery uploads (PNG, JPEG or PDF, sniffed by content) are refused above this size.

@@ -84,3 +84,27 @@ def run_consolidated_billing(self, frequency: str, on: str | None = None) -> int
     Returns how many invoices it issued."""
     day = datetime.date.fromisoformat(on) if on else timezone.localdate() - datetime.timedelta(days=1)
     return len(flow.run_consolidated_billing(frequency=frequency, on=day))
+
+
+def _day(on: str | None) -> datetime.date:
+    return datetime.date.fromisoformat(on) if on else timezone.localdate()
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def send_reminders(self, on: str | None = None) -> int:
+    """Daily: the pre-due reminders of `on` (default today). Run twice, the second run finds
+    every reminder written and queues nothing new. Returns how many it queued."""
+    return len(flow.send_reminders(on=_day(on)))
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def run_dunning(self, on: str | None = None) -> int:
+    """Daily: the dunning run of `on` (default today); a second run for the day returns the
+    first. Returns the run's id."""
+    return flow.run_dunning(on=_day(on)).pk
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def deliver_dunning_letter(self, letter_id: int) -> None:
+    """Charge, render and send one approved dunning letter; a sent letter is left alone."""
+    flow.deliver_dunning_letter(letter_id=letter_id)

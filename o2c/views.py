@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -626,10 +626,20 @@ def _back(request, pk: int):
 # Invoice page: the document, its PDF, and cash applied to it -----------------------------------
 @roles.permission_required("invoicing.view_invoice")
 def invoice_detail(request, pk: int):
-    invoice = get_object_or_404(Invoice.objects.select_related("customer", "order", "shipment"), pk=pk)
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("customer", "order", "shipment").prefetch_related(_dunning_history()), pk=pk
+    )
     if request.htmx and request.GET.get("part") == "pdf":
         return render(request, "o2c/invoice_detail.html#pdf", {"invoice": invoice, "pdf": _pdf_of(invoice)})
     return render(request, "o2c/invoice_detail.html", _invoice_context(invoice, PaymentForm.for_invoice(invoice)))
+
+
+def _dunning_history() -> Prefetch:
+    """What receivables/_dunning_history.html reads, in one query."""
+    from receivables.models import DunningItem
+
+    items = DunningItem.objects.select_related("level", "letter__run").order_by("letter__run__run_date", "id")
+    return Prefetch("dunning_items", queryset=items)
 
 
 def _pdf_of(invoice: Invoice):

@@ -6,13 +6,19 @@ from .models import (
     Allocation,
     BankStatement,
     CashApplicationSettings,
+    CollectionsSettings,
     CsvMapping,
+    DunningBlock,
+    DunningLevel,
+    DunningProcedure,
+    DunningRun,
     JournalEntry,
     JournalLine,
     MatchingRule,
     PayerIdentity,
     Payment,
     ReconciliationRun,
+    ReminderPolicy,
     StatementLine,
     StatementUpload,
 )
@@ -175,3 +181,52 @@ class StatementUploadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(ReconciliationRun)
 class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["ran_at", "lines_rematched", "problems"]
+
+
+# Collections set-up: reminders and dunning ------------------------------------------------------
+@admin.register(CollectionsSettings)
+class CollectionsSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "minimum_amount", "reference_rate", "dunning_mode", "promise_grace_days"]
+
+
+@admin.register(ReminderPolicy)
+class ReminderPolicyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "segment", "days_before_due", "is_active"]
+    list_filter = ["is_active", "segment"]
+
+
+class DunningLevelInline(admin.StackedInline):
+    model = DunningLevel
+    extra = 0
+
+
+@admin.register(DunningProcedure)
+class DunningProcedureAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "segment", "is_active"]
+    inlines = [DunningLevelInline]
+
+
+@admin.register(DunningLevel)
+class DunningLevelAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "days_overdue",
+        "fee",
+        "charge_interest",
+        "interest_margin",
+        "channel",
+        "is_final_notice",
+    ]
+    list_filter = ["procedure", "channel"]
+
+
+@admin.register(DunningBlock)
+class DunningBlockAdmin(admin.ModelAdmin):
+    list_display = ["customer", "reason", "until", "created_by", "created_at"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(DunningRun)
+class DunningRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["run_date", "status", "letters_count", "items_count", "skipped_count", "approved_by"]
+    list_filter = ["status"]

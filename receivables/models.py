@@ -580,7 +580,7 @@ class DunningRun(models.Model):
 
 
 class DunningLetter(models.Model):
-    """One letter per customer and run, listing all its overdue items at their levels."""
+    """One letter per customer, currency and run, listing all its overdue items at their levels."""
 
     class Status(models.TextChoices):
         PLANNED = "planned", "Planned"
@@ -604,7 +604,11 @@ class DunningLetter(models.Model):
 
     class Meta:
         ordering = ["run", "customer"]
-        constraints = [models.UniqueConstraint(fields=["run", "customer"], name="dunningletter_one_per_customer_run")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "customer", "currency"], name="dunningletter_one_per_customer_currency_run"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Dunning letter to {self.customer} ({self.run.run_date})"

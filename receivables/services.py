@@ -197,3 +197,32 @@ def post_credit_note(*, credit_note: Invoice, by=None) -> JournalEntry:
     )
     invoicing.reduce_open_amount(invoice_id=credit_note.credited_invoice_id, amount=credit_note.total)
     return entry
+
+
+@transaction.atomic
+def post_charge(*, charge: Invoice, fee: Decimal, interest: Decimal, by=None) -> JournalEntry:
+    """An issued dunning charge: Dr receivables (total) / Cr dunning fees (fee) / Cr interest
+    income (interest). Fee and interest must add up to the charge's total (it carries no tax)."""
+    if charge.kind != Invoice.Kind.CHARGE or charge.status == Invoice.Status.DRAFT:
+        raise ReceivablesError(f"{charge} is not an issued dunning charge.")
+    if fee + interest != charge.total or charge.tax_amount:
+        raise ReceivablesError(
+            f"Charge {charge}: fee {fee} + interest {interest} do not make its total {charge.total}."
+        )
+    if JournalEntry.objects.filter(kind=JournalEntry.Kind.CHARGE, invoice=charge).exists():
+        raise ReceivablesError(f"Charge {charge} is already posted.")
+    zero = Decimal("0")
+    return _post(
+        kind=JournalEntry.Kind.CHARGE,
+        customer=charge.customer,
+        currency=charge.currency,
+        effective_date=charge.issue_date,
+        description=f"Dunning charge {charge.number}",
+        invoice=charge,
+        by=by,
+        lines=[
+            (Account.RECEIVABLES, charge.total, zero),
+            (Account.FEE_INCOME, zero, fee),
+            (Account.INTEREST_INCOME, zero, interest),
+        ],
+    )

@@ -99,6 +99,13 @@ ALLOWED: dict[str, set[str]] = {
     "desk:credit_note_new": {BILLING},
     "desk:invoice_bulk": READ_DOCUMENTS,  # each bulk action checks its own permission
     "receivables:open_items": READ_DOCUMENTS,
+    "receivables:dunning_runs": {AR, FINANCE},
+    "receivables:dunning_run": {AR, FINANCE},
+    "receivables:dunning_letter_pdf": {AR, FINANCE},
+    "receivables:dunning_agency": {AR, FINANCE},
+    "receivables:reminders": {AR, FINANCE},
+    "desk:dunning_approve": {FINANCE},
+    "desk:dunning_discard": {FINANCE},
     "reporting:dashboard": {FINANCE},
     "reporting:credit": {FINANCE, CREDIT},
     "reporting:receivables": {FINANCE, AR},

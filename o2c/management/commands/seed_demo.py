@@ -466,7 +466,19 @@ class Seeder:
         self._credit_extras()
         self._create_order_master_data()
         self._cash_application()
+        self._collections()
         return self._stats(plans)
+
+    def _collections(self) -> None:
+        """The bankrupt customer is blocked from dunning; today's dunning run waits as a preview
+        for the finance manager (default procedure and reminder policies: migration)."""
+        from receivables.models import DunningBlock
+
+        code, reason = BANKRUPT
+        DunningBlock.objects.get_or_create(
+            customer=Customer.objects.get(account_number=code), defaults={"reason": reason[:200]}
+        )
+        flow.run_dunning(on=self.today)
 
     def _credit_extras(self) -> None:
         """Credit room rows: exchange rates, a raise waiting for a second person, a first-time

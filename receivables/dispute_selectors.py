@@ -2,11 +2,14 @@
 shows, the disputed amount per invoice (what dunning leaves alone), and reason statistics."""
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet, Sum
 
+from fulfillment.models import ProofOfDelivery, ShipmentDocument
+from invoicing.models import InvoiceDocument
 from o2c.core.models import TimelineEvent
 
 from .models import Dispute, DisputeAttachment, DisputeMessage
@@ -125,3 +128,48 @@ def dispute_reason_stats(period: tuple[datetime.date, datetime.date]) -> list[di
         }
         for value, label in Dispute.Reason.choices
     ]
+
+
+@dataclass(frozen=True)
+class AttachmentTarget:
+    """What downloading an attachment gives: a stored file, or (for a sales order) the order's page."""
+
+    file: object = None  # a FieldFile
+    filename: str = ""
+    content_type: str = "application/octet-stream"
+    order_id: int | None = None
+
+
+def attachment_target(attachment: DisputeAttachment) -> AttachmentTarget | None:
+    """The file behind an attachment: its upload, or the document its link names (invoice PDF,
+    proof of delivery, bill of lading). None when that document is not stored (yet)."""
+    if not attachment.link:
+        if not attachment.file:
+            return None
+        return AttachmentTarget(attachment.file, attachment.name, attachment.content_type or "application/octet-stream")
+    kind, _, pk = attachment.link.partition(":")
+    if not pk.isdigit():
+        return None
+    pk = int(pk)
+    if kind == "order":
+        return AttachmentTarget(order_id=pk)
+    if kind == "invoice":
+        document = InvoiceDocument.objects.select_related("invoice").filter(invoice_id=pk, kind="pdf").first()
+        if document is not None:
+            return AttachmentTarget(document.file, f"{document.invoice.number}.pdf", "application/pdf")
+    elif kind == "pod":
+        proof = ProofOfDelivery.objects.select_related("shipment").filter(pk=pk).first()
+        if proof is not None and proof.file:
+            extension = proof.file.name.rsplit(".", 1)[-1]
+            return AttachmentTarget(
+                proof.file, f"{proof.shipment.number}-pod.{extension}", proof.content_type or "application/pdf"
+            )
+    elif kind == "bol":
+        document = (
+            ShipmentDocument.objects.select_related("shipment")
+            .filter(shipment_id=pk, kind=ShipmentDocument.Kind.BILL_OF_LADING)
+            .first()
+        )
+        if document is not None:
+            return AttachmentTarget(document.file, f"{document.shipment.number}-bill-of-lading.pdf", "application/pdf")
+    return None

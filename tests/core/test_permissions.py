@@ -99,6 +99,14 @@ ALLOWED: dict[str, set[str]] = {
     "desk:credit_note_new": {BILLING},
     "desk:invoice_bulk": READ_DOCUMENTS,  # each bulk action checks its own permission
     "receivables:open_items": READ_DOCUMENTS,
+    "receivables:disputes": {AR, FINANCE},  # receivables.view/add/change_dispute (_COLLECTIONS)
+    "receivables:dispute_detail": {AR, FINANCE},
+    "receivables:dispute_reply": {AR, FINANCE},
+    "receivables:dispute_assign": {AR, FINANCE},
+    "receivables:dispute_review": {AR, FINANCE},
+    "receivables:dispute_attachment": {AR, FINANCE},
+    "desk:dispute_new": {AR, FINANCE},
+    "desk:dispute_resolve": {AR, FINANCE},
     "reporting:dashboard": {FINANCE},
     "reporting:credit": {FINANCE, CREDIT},
     "reporting:receivables": {FINANCE, AR},

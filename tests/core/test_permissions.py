@@ -130,6 +130,10 @@ ALLOWED: dict[str, set[str]] = {
     "portal:payment": {CUSTOMER},
     "portal:payments": {CUSTOMER},
     "portal:statement": {CUSTOMER},
+    "portal:disputes": {CUSTOMER},
+    "portal:dispute_new": {CUSTOMER},  # with the "dispute" right, which portal users have by default
+    "portal:dispute_detail": {CUSTOMER},
+    "portal:dispute_attachment": {CUSTOMER},
     "portal:users": set(),  # only a customer user with the "manage users" right (tests/portal)
     "portal:user_update": set(),
     "portal:pay_link": set(),  # a signed link, no sign-in: an invalid token is refused for everyone

@@ -88,7 +88,10 @@ def dispute_detail(request, dispute_id: int):
                 )
             except DomainError as error:
                 for _where, field, text in error.problems or [("", "", error.message)]:
-                    form.add_error("attachment" if field == "file" else "body" if field == "body" else None, text)
+                    form.add_error(
+                        "attachment" if field == "file" else "body" if field == "body" else None,
+                        text if field in ("file", "body") else error.message,
+                    )
             else:
                 messages.success(request, "Your message is sent to our team.")
                 return redirect("portal:dispute_detail", dispute_id=dispute.pk)

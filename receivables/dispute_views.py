@@ -99,7 +99,10 @@ def dispute_reply(request, pk: int):
             )
         except DomainError as error:
             for _where, field, text in error.problems or [("", "", error.message)]:
-                form.add_error("attachment" if field == "file" else "body" if field == "body" else None, text)
+                form.add_error(
+                    "attachment" if field == "file" else "body" if field == "body" else None,
+                    text if field in ("file", "body") else error.message,
+                )
         else:
             messages.success(request, "Message sent; the customer sees it in the portal.")
             return _back(request, dispute)

@@ -7,6 +7,10 @@ from .models import (
     BankStatement,
     CashApplicationSettings,
     CsvMapping,
+    Dispute,
+    DisputeAttachment,
+    DisputeLine,
+    DisputeMessage,
     JournalEntry,
     JournalLine,
     MatchingRule,
@@ -175,3 +179,28 @@ class StatementUploadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(ReconciliationRun)
 class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["ran_at", "lines_rematched", "problems"]
+
+
+# Disputes: read only here; opened, worked and resolved on the dispute pages (receivables.disputes, o2c.flow).
+class DisputeLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = DisputeLine
+    fields = ["invoice_line", "quantity", "amount"]
+
+
+class DisputeMessageInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = DisputeMessage
+    fields = ["created_at", "author", "from_customer", "body", "read_at"]
+
+
+class DisputeAttachmentInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = DisputeAttachment
+    fields = ["source", "name", "file", "link", "size", "uploaded_by", "uploaded_at"]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "invoice", "customer", "reason", "amount", "status", "resolution", "owner", "due_date"]
+    list_filter = ["status", "reason", "resolution", "opened_in_portal"]
+    search_fields = ["invoice__number", "customer__name", "customer__account_number"]
+    list_select_related = ["invoice", "customer", "owner"]
+    inlines = [DisputeLineInline, DisputeAttachmentInline, DisputeMessageInline]

@@ -18,7 +18,7 @@ from invoicing.models import Invoice
 from o2c.core import timeline
 from o2c.core.errors import DomainError
 from orders.models import Customer, SalesOrder
-from receivables.models import Payment
+from receivables.models import Dispute, Payment
 
 from . import selectors
 from .models import CreditApplication, CreditDecision, CreditLimitChange, CreditPolicy, CreditProfile, ReviewItem
@@ -524,22 +524,26 @@ WITH paid AS (
 ), nsf AS (
     SELECT customer_id, count(*) AS n FROM receivables_payment
     WHERE status = 'reversed' AND value_date >= %(since)s GROUP BY customer_id
+), disputes AS (
+    SELECT customer_id, count(*) AS n FROM receivables_dispute
+    WHERE status <> 'resolved' GROUP BY customer_id
 ), figures AS (
-    SELECT p.id, c.days_to_pay, c.beyond, c.late, coalesce(n.n, 0) AS nsf
+    SELECT p.id, c.days_to_pay, c.beyond, c.late, coalesce(n.n, 0) AS nsf, coalesce(d.n, 0) AS disputes
     FROM credit_creditprofile p
     LEFT JOIN per_customer c ON c.customer_id = p.customer_id
     LEFT JOIN nsf n ON n.customer_id = p.customer_id
+    LEFT JOIN disputes d ON d.customer_id = p.customer_id
 )
 UPDATE credit_creditprofile p SET
     average_days_to_pay = f.days_to_pay,
     average_days_beyond_terms = f.beyond,
     percent_paid_late = f.late,
     nsf_count = f.nsf,
-    open_disputes = 0,
+    open_disputes = f.disputes,
     risk_class = CASE
         WHEN f.nsf >= 3 OR coalesce(f.beyond, 0) > 60 THEN 'E'
         WHEN f.nsf >= 1 OR coalesce(f.beyond, 0) > 30 OR coalesce(f.late, 0) > 50 THEN 'D'
-        WHEN coalesce(f.beyond, 0) > 10 OR coalesce(f.late, 0) > 25 THEN 'C'
+        WHEN coalesce(f.beyond, 0) > 10 OR coalesce(f.late, 0) > 25 OR f.disputes > 2 THEN 'C'
         WHEN coalesce(f.beyond, 0) > 0 OR coalesce(f.late, 0) > 5 THEN 'B'
         ELSE 'A' END,
     behaviour_computed_at = %(now)s
@@ -549,8 +553,8 @@ FROM figures f WHERE f.id = p.id
 
 def recompute_behaviour(*, on: datetime.date | None = None, since_days: int = 365) -> int:
     """The nightly job: payment behaviour of every customer with a profile, from invoices paid
-    in the last year (average days to pay, days beyond terms, % paid late, returned payments;
-    open disputes stay 0 until disputes exist), and the risk class that follows. One
+    in the last year (average days to pay, days beyond terms, % paid late, returned payments,
+    disputes not resolved yet), and the risk class that follows. One
     set-based UPDATE on PostgreSQL. Idempotent. Returns the number of profiles updated."""
     on = on or timezone.localdate()
     since = on - datetime.timedelta(days=since_days)
@@ -585,6 +589,13 @@ def _recompute_behaviour_portably(since: datetime.date) -> int:
         .values_list("customer_id", "n")
         .order_by()
     )
+    disputes = dict(
+        Dispute.objects.exclude(status=Dispute.Status.RESOLVED)
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .values_list("customer_id", "n")
+        .order_by()
+    )
     profiles = list(CreditProfile.objects.all())
     now = timezone.now()
     tenth = Decimal("0.1")
@@ -598,7 +609,7 @@ def _recompute_behaviour_portably(since: datetime.date) -> int:
         else:
             profile.average_days_to_pay = profile.average_days_beyond_terms = profile.percent_paid_late = None
         profile.nsf_count = nsf.get(profile.customer_id, 0)
-        profile.open_disputes = 0
+        profile.open_disputes = disputes.get(profile.customer_id, 0)
         profile.risk_class = risk_class_for(
             days_beyond_terms=profile.average_days_beyond_terms,
             percent_late=profile.percent_paid_late,
@@ -665,3 +676,12 @@ def resolve_review(*, item: ReviewItem, by, resolution: str, on: datetime.date |
         profile, "reviewed", summary="Credit profile reviewed", trail=_profile_trail(profile), by=by, note=resolution
     )
     return item
+
+
+@transaction.atomic
+def count_open_disputes(*, customer_id: int) -> int:
+    """Keep the profile's open-dispute figure in step when a dispute opens or closes (the
+    nightly behaviour job recounts it too). No profile: nothing to keep."""
+    count = Dispute.objects.filter(customer_id=customer_id).exclude(status=Dispute.Status.RESOLVED).count()
+    CreditProfile.objects.filter(customer_id=customer_id).update(open_disputes=count)
+    return count

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import cash_views, dunning_views, import_views, views
+from . import cash_views, dispute_views, dunning_views, import_views, views
 
 app_name = "desk"
 urlpatterns = [
@@ -43,4 +43,7 @@ urlpatterns = [
     path("invoices/<int:pk>/resend/", views.resend_invoice, name="resend_invoice"),
     path("invoices/<int:pk>/credit-note/", views.credit_note_new, name="credit_note_new"),
     path("invoices/bulk/", views.invoice_bulk, name="invoice_bulk"),
+    # Disputes: opened on an invoice and resolved through the flow (the rest: receivables/urls.py)
+    path("invoices/<int:pk>/dispute/", dispute_views.dispute_new, name="dispute_new"),
+    path("disputes/<int:pk>/resolve/", dispute_views.dispute_resolve, name="dispute_resolve"),
 ]

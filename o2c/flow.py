@@ -28,9 +28,9 @@ from o2c.core.errors import DomainError
 from orders import imports as order_imports
 from orders import services as orders
 from orders.models import Customer, OrderImport, PaymentTerms, SalesOrder
-from receivables import cashapp
+from receivables import cashapp, disputes
 from receivables import services as receivables
-from receivables.models import Payment, StatementLine
+from receivables.models import Dispute, Payment, StatementLine
 
 DEFAULT_PACKAGE_KG = Decimal("1.000")  # the one-go path's single carton, when no weights are given
 
@@ -821,3 +821,53 @@ def deliver_dunning_letter(*, letter_id: int):
             charge_id = charge.pk
             transaction.on_commit(lambda: invoicing_tasks.render_invoice_pdf.delay(charge_id))
     return dunning.send_letter(letter_id=letter_id)
+
+
+# 13. Disputes: opened (dunning leaves the amount alone) -> resolved, by credit note when accepted --
+@transaction.atomic
+def open_dispute(*, invoice: Invoice, reason: str, by, **fields) -> Dispute:
+    """A clerk or the customer (portal) disputes an invoice or some of its lines: receivables
+    records it with the invoice's documents attached (reminders and dunning skip the disputed
+    amount from now on), then credit counts it in the customer's open disputes. Raises
+    DisputeError (nothing saved) when the amount, reason or invoice is wrong."""
+    dispute = disputes.open_dispute(invoice=invoice, reason=reason, by=by, **fields)
+    credit.count_open_disputes(customer_id=dispute.customer_id)
+    return dispute
+
+
+@transaction.atomic
+def resolve_dispute(
+    *, dispute: Dispute, outcome: str, by, accepted_amount: Decimal | None = None, note: str = ""
+) -> Dispute:
+    """Close a dispute. Accepted in full or in part -> invoicing drafts a credit note for the
+    accepted amount and issue_credit_note issues and posts it (the invoice's open amount goes
+    down by it); the rest, on a partial acceptance or a rejection, is no longer disputed and
+    dunning resumes on it; "paid" closes it with nothing credited. Then credit's count of open
+    disputes follows. One transaction: a refused credit note leaves the dispute open."""
+    dispute = Dispute.objects.select_for_update(of=("self",)).select_related("invoice__order").get(pk=dispute.pk)
+    accepted = disputes.check_resolution(dispute=dispute, outcome=outcome, accepted_amount=accepted_amount, note=note)
+    note_issued = None
+    if accepted > 0:
+        invoice = dispute.invoice
+        reason = f"Dispute #{dispute.pk} ({dispute.get_reason_display().lower()}) accepted"
+        if note.strip():
+            reason += f": {note.strip()}"
+        trail = disputes.trail_of(invoice)
+        if accepted == invoice.total:  # exactly the whole invoice: credit every line, to the cent
+            draft = invoicing.propose_credit_note(
+                invoice=invoice,
+                lines=[(line, line.quantity) for line in invoice.lines.all()],
+                reason=reason,
+                by=by,
+                trail=trail,
+            )
+        else:
+            draft = invoicing.propose_credit_note_for_amount(
+                invoice=invoice, amount=accepted, reason=reason, by=by, trail=trail
+            )
+        note_issued = issue_credit_note(note=draft, by=by)
+    dispute = disputes.record_resolution(
+        dispute=dispute, outcome=outcome, by=by, accepted_amount=accepted, note=note, credit_note=note_issued
+    )
+    credit.count_open_disputes(customer_id=dispute.customer_id)
+    return dispute

@@ -286,6 +286,10 @@ O2C_AUDITED_MODELS = [
 # proof-of-delivery uploads (PNG, JPEG or PDF, sniffed by content) are refused above this size.
 O2C_RESERVATION_PRIORITY = ("requested_date", "order_date")
 O2C_POD_MAX_BYTES = int(os.environ.get("O2C_POD_MAX_BYTES", str(5 * 1024 * 1024)))
+# Disputes: resolve-by date this many days after opening (unless given); uploads (PDF, PNG or
+# JPEG, sniffed by content) refused above this size.
+O2C_DISPUTE_DUE_DAYS = int(os.environ.get("O2C_DISPUTE_DUE_DAYS", "14"))
+O2C_DISPUTE_UPLOAD_MAX_BYTES = int(os.environ.get("O2C_DISPUTE_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
 
 # --- the customer portal ------------------------------------------------------------------------
 O2C_PUBLIC_URL = os.environ.get("O2C_PUBLIC_URL", "http://localhost:8000").rstrip("/")  # links in emails

@@ -29,6 +29,7 @@ def check_upload(upload) -> None:
 class RightsForm(forms.Form):
     can_order = forms.BooleanField(label="Place orders", required=False)
     can_pay = forms.BooleanField(label="Pay invoices", required=False)
+    can_dispute = forms.BooleanField(label="Raise disputes", required=False)
     can_manage_users = forms.BooleanField(label="Manage users", required=False)
 
 
@@ -36,7 +37,7 @@ class InviteForm(RightsForm):
     email = forms.EmailField(label="Email")
     first_name = forms.CharField(label="First name", max_length=150, required=False)
     last_name = forms.CharField(label="Last name", max_length=150, required=False)
-    field_order = ["email", "first_name", "last_name", "can_order", "can_pay", "can_manage_users"]
+    field_order = ["email", "first_name", "last_name", "can_order", "can_pay", "can_dispute", "can_manage_users"]
 
 
 class MemberForm(RightsForm):

@@ -34,10 +34,10 @@ class PortalAccess(models.Model):
     def __str__(self) -> str:
         return f"{self.user} for {self.customer}"
 
-    RIGHTS = ("can_order", "can_pay", "can_manage_users")
+    RIGHTS = ("can_order", "can_pay", "can_dispute", "can_manage_users")
 
     def rights_label(self) -> str:
-        labels = ("order", "pay", "manage users")
+        labels = ("order", "pay", "dispute", "manage users")
         return ", ".join(
             ["view"] + [label for flag, label in zip(self.RIGHTS, labels, strict=True) if getattr(self, flag)]
         )

@@ -16,7 +16,13 @@ from orders.models import Customer
 from .models import PortalAccess
 
 _CACHE_ATTR = "_portal_access"
-RIGHTS = {"view": None, "order": "can_order", "pay": "can_pay", "manage_users": "can_manage_users"}
+RIGHTS = {
+    "view": None,
+    "order": "can_order",
+    "pay": "can_pay",
+    "dispute": "can_dispute",
+    "manage_users": "can_manage_users",
+}
 
 
 def access_for(request) -> PortalAccess:

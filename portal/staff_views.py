@@ -58,7 +58,10 @@ def change_request_attachment(request, pk: int):
 @permission_required("portal.invite_portal_user")
 def invite(request):
     """Invite a user of a customer account: they get an email with a one-time link to choose a password."""
-    form = StaffInviteForm(request.POST or None, initial={"can_order": True, "can_pay": True, "can_manage_users": True})
+    form = StaffInviteForm(
+        request.POST or None,
+        initial={"can_order": True, "can_pay": True, "can_dispute": True, "can_manage_users": True},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         customer = Customer.objects.filter(account_number=data["customer_account"].strip()).first()

@@ -3,7 +3,7 @@ as another customer: a new pattern is covered without being listed anywhere."""
 
 from django.urls import path
 
-from . import views
+from . import dispute_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -24,4 +24,12 @@ urlpatterns = [
     path("users/", views.users, name="users"),
     path("users/<int:member_id>/", views.user_update, name="user_update"),
     path("account/", views.account, name="account"),
+    path("disputes/", dispute_views.disputes_list, name="disputes"),
+    path("invoices/<int:invoice_id>/dispute/", dispute_views.dispute_new, name="dispute_new"),
+    path("disputes/<int:dispute_id>/", dispute_views.dispute_detail, name="dispute_detail"),
+    path(
+        "disputes/<int:dispute_id>/attachments/<int:attachment_id>/",
+        dispute_views.dispute_attachment,
+        name="dispute_attachment",
+    ),
 ]

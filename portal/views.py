@@ -19,6 +19,7 @@ from o2c.core.errors import DomainError
 from o2c.core.pagination import keyset_page
 from orders.models import SalesOrder
 from orders.services import LineInput
+from receivables import dispute_selectors
 from receivables import selectors as receivables
 from receivables.models import Allocation, Payment
 
@@ -78,6 +79,7 @@ def home(request):
         "deliveries": _with_tracking(selectors.recent_deliveries(customer)),
         "today": today,
         "can_pay": has_right(request, "pay"),
+        "unread_messages": dispute_selectors.unread_for_customer(customer.pk),
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "portal/home.html#invoices", context)
@@ -116,6 +118,11 @@ def invoice_detail(request, invoice_id: int):
             "can_pay": has_right(request, "pay")
             and invoice.status == Invoice.Status.ISSUED
             and invoice.amount_open > 0,
+            "can_dispute": has_right(request, "dispute")
+            and invoice.kind == Invoice.Kind.INVOICE
+            and invoice.status == Invoice.Status.ISSUED
+            and invoice.amount_open > 0,
+            "disputes": scoped(invoice.disputes.all(), request),
         },
     )
 
@@ -443,7 +450,7 @@ def pay_link_payment(request, token: str, reference: str):
 def users(request):
     """Colleagues with a portal login, their rights; invite a new one."""
     customer = customer_for(request)
-    form = InviteForm(request.POST or None, initial={"can_order": True, "can_pay": True})
+    form = InviteForm(request.POST or None, initial={"can_order": True, "can_pay": True, "can_dispute": True})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

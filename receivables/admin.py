@@ -8,6 +8,10 @@ from .models import (
     CashApplicationSettings,
     CollectionsSettings,
     CsvMapping,
+    Dispute,
+    DisputeAttachment,
+    DisputeLine,
+    DisputeMessage,
     DunningBlock,
     DunningLevel,
     DunningProcedure,
@@ -230,3 +234,28 @@ class DunningBlockAdmin(admin.ModelAdmin):
 class DunningRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["run_date", "status", "letters_count", "items_count", "skipped_count", "approved_by"]
     list_filter = ["status"]
+
+
+# Disputes: read only here; opened, worked and resolved on the dispute pages (receivables.disputes, o2c.flow).
+class DisputeLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = DisputeLine
+    fields = ["invoice_line", "quantity", "amount"]
+
+
+class DisputeMessageInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = DisputeMessage
+    fields = ["created_at", "author", "from_customer", "body", "read_at"]
+
+
+class DisputeAttachmentInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = DisputeAttachment
+    fields = ["source", "name", "file", "link", "size", "uploaded_by", "uploaded_at"]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "invoice", "customer", "reason", "amount", "status", "resolution", "owner", "due_date"]
+    list_filter = ["status", "reason", "resolution", "opened_in_portal"]
+    search_fields = ["invoice__number", "customer__name", "customer__account_number"]
+    list_select_related = ["invoice", "customer", "owner"]
+    inlines = [DisputeLineInline, DisputeAttachmentInline, DisputeMessageInline]

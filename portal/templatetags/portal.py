@@ -14,6 +14,7 @@ NAVIGATION = [
     ("Orders", "portal:orders", None),
     ("Statement", "portal:statement", None),
     ("Payments", "portal:payments", None),
+    ("Disputes", "portal:disputes", None),
     ("Account", "portal:account", None),
     ("Users", "portal:users", "can_manage_users"),
 ]

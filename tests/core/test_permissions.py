@@ -106,6 +106,14 @@ ALLOWED: dict[str, set[str]] = {
     "receivables:reminders": {AR, FINANCE},
     "desk:dunning_approve": {FINANCE},
     "desk:dunning_discard": {FINANCE},
+    "receivables:disputes": {AR, FINANCE},  # receivables.view/add/change_dispute (_COLLECTIONS)
+    "receivables:dispute_detail": {AR, FINANCE},
+    "receivables:dispute_reply": {AR, FINANCE},
+    "receivables:dispute_assign": {AR, FINANCE},
+    "receivables:dispute_review": {AR, FINANCE},
+    "receivables:dispute_attachment": {AR, FINANCE},
+    "desk:dispute_new": {AR, FINANCE},
+    "desk:dispute_resolve": {AR, FINANCE},
     "reporting:dashboard": {FINANCE},
     "reporting:credit": {FINANCE, CREDIT},
     "reporting:receivables": {FINANCE, AR},
@@ -129,6 +137,10 @@ ALLOWED: dict[str, set[str]] = {
     "portal:payment": {CUSTOMER},
     "portal:payments": {CUSTOMER},
     "portal:statement": {CUSTOMER},
+    "portal:disputes": {CUSTOMER},
+    "portal:dispute_new": {CUSTOMER},  # with the "dispute" right, which portal users have by default
+    "portal:dispute_detail": {CUSTOMER},
+    "portal:dispute_attachment": {CUSTOMER},
     "portal:users": set(),  # only a customer user with the "manage users" right (tests/portal)
     "portal:user_update": set(),
     "portal:pay_link": set(),  # a signed link, no sign-in: an invalid token is refused for everyone

@@ -1,6 +1,7 @@
 """The customer portal in a real browser: a customer signs in, downloads an invoice PDF that
 the real worker rendered, pays two invoices at once with the test card provider and sees them
-paid; and the portal fits a phone's width."""
+paid, raises a dispute with a photo on a third, which an AR clerk then finds in the staff
+dispute list with its attachment; and the portal fits a phone's width."""
 
 import subprocess
 import time
@@ -9,8 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from invoicing.models import Invoice
-from receivables.models import Payment
-from tests.core.factories import CLERK, WAREHOUSE
+from receivables.models import Dispute, Payment
+from tests.core.factories import AR, CLERK, WAREHOUSE
 from tests.orders.factories import CustomerFactory
 from tests.portal.factories import invoice_for, portal_user, widget
 
@@ -23,6 +24,7 @@ def world(staff):
     widget()
     customer = CustomerFactory(name="Brasserie Lupulus BV")
     clerk, warehouse = staff(CLERK, "clerk"), staff(WAREHOUSE, "warehouse")
+    staff(AR, "ar-clerk")
     portal_user(customer, "lupulus")
     return {"customer": customer, "clerk": clerk, "warehouse": warehouse}
 
@@ -32,6 +34,12 @@ def two_invoices(world, *, with_pdf: bool) -> list[Invoice]:
         invoice_for(world["clerk"], world["warehouse"], world["customer"], quantity=q, with_pdf=with_pdf)
         for q in ("1", "2")
     ]
+
+
+def png_photo(path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), "brown").save(path, format="PNG")
 
 
 def sign_in(page: Page, username: str = "lupulus") -> None:
@@ -56,14 +64,17 @@ def pdf_text(path) -> str:
 
 
 @pytest.mark.worker
-def test_customer_downloads_a_pdf_and_pays_two_invoices(page: Page, world, celery_worker_process, tmp_path):
+def test_customer_downloads_a_pdf_pays_two_invoices_and_disputes_a_third(
+    page: Page, browser, live_server, world, celery_worker_process, tmp_path
+):
     first, second = two_invoices(world, with_pdf=False)  # the real worker renders the PDFs
+    third = invoice_for(world["clerk"], world["warehouse"], world["customer"], quantity="3", with_pdf=False)
 
     # 1. Signing in lands on the customer's own account, in the company's look.
     sign_in(page)
     expect(page).to_have_url(f"{page.url.split('/portal/')[0]}/portal/")
     expect(page.locator("h1")).to_have_text("Brasserie Lupulus BV")
-    expect(page.locator("#balance")).to_contain_text("363.00 EUR")
+    expect(page.locator("#balance")).to_contain_text("726.00 EUR")
 
     # 2. The invoice page offers the PDF once the worker has stored it; it downloads and reads back.
     page.get_by_role("link", name=first.number).first.click()
@@ -98,9 +109,50 @@ def test_customer_downloads_a_pdf_and_pays_two_invoices(page: Page, world, celer
     for invoice in (first, second):
         expect(page.locator(f"#invoice-{invoice.pk}")).to_contain_text("Paid")
     page.get_by_role("link", name="Home", exact=True).click()
-    expect(page.locator("#balance")).to_contain_text("0.00 EUR")
+    expect(page.locator("#balance")).to_contain_text("363.00 EUR")  # only the third is left
     assert sorted(p.amount for p in Payment.objects.filter(customer=world["customer"])) == [first.total, second.total]
     page.screenshot(path="/tmp/e2e-portal.png", full_page=True)
+
+    # 5. The third invoice: one of its three widgets arrived broken. Raise a dispute with a photo.
+    page.get_by_role("link", name=third.number).first.click()
+    page.get_by_role("link", name="Raise a dispute").click()
+    page.get_by_label("Reason").select_option("damaged")
+    page.get_by_label("What is wrong").fill("One widget arrived broken; photo attached.")
+    line = third.lines.get()
+    page.check(f"#line-{line.pk}")
+    page.get_by_label(f"Quantity disputed on line {line.line_number}").fill("1")
+    photo = tmp_path / "broken-widget.png"
+    png_photo(photo)
+    page.get_by_label("Attachment").set_input_files(str(photo))
+    page.get_by_role("button", name="Send dispute").click()
+    expect(page.locator("#messages")).to_contain_text("is sent")
+    expect(page.locator("#dispute-status")).to_have_text("Open")
+    expect(page.locator("#dispute-amount")).to_have_text("121.00 EUR")
+    expect(page.locator("#dispute-attachments")).to_contain_text("broken-widget.png")
+    dispute = Dispute.objects.get(invoice=third)
+    assert dispute.opened_in_portal and dispute.attachments.filter(source="upload").count() == 1
+
+    # 6. An AR clerk, in a browser of their own, finds it in the dispute list and opens the photo.
+    staff_context = browser.new_context(base_url=live_server.url, accept_downloads=True)
+    clerk_page = staff_context.new_page()
+    try:
+        sign_in(clerk_page, "ar-clerk")
+        clerk_page.get_by_role("link", name="Disputes", exact=True).click()
+        row = clerk_page.locator(f"#dispute-{dispute.pk}")
+        expect(row).to_contain_text(third.number)
+        expect(row).to_contain_text("Damaged goods")
+        expect(row).to_contain_text("121.00 EUR")
+        expect(row).to_contain_text("portal")
+        row.get_by_role("link", name=f"#{dispute.pk}").click()
+        expect(clerk_page.locator("#dispute-thread")).to_contain_text("One widget arrived broken")
+        with clerk_page.expect_download() as download_info:
+            clerk_page.get_by_role("link", name="broken-widget.png").click()
+        saved = tmp_path / "downloaded.png"
+        download_info.value.save_as(saved)
+        assert saved.read_bytes() == photo.read_bytes()
+        clerk_page.screenshot(path="/tmp/e2e-portal-dispute-staff.png", full_page=True)
+    finally:
+        staff_context.close()
 
 
 def test_the_portal_fits_a_phone(browser, live_server, world):

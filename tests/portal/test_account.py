@@ -39,7 +39,7 @@ def change(client, details="Our new address is Acme Street 1, 2000 Antwerp", att
 def test_shows_the_details_we_hold(client, user, acme):
     html = client.get(ACCOUNT).content.decode()
     assert "Acme Tools NV" in html and "Rue Neuve 10" in html and acme.email in html
-    assert "Your rights: view, order, pay." in html
+    assert "Your rights: view, order, pay, dispute." in html
 
 
 def test_a_change_request_goes_to_staff_and_changes_nothing_itself(client, user, acme):

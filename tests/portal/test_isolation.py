@@ -13,10 +13,12 @@ import re
 
 import pytest
 from django.core import signing
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
 from invoicing.models import Invoice
+from o2c import flow
 from portal import links, services, urls
 from portal.models import ChangeRequest, PaymentIntent
 from receivables.models import Payment
@@ -83,6 +85,14 @@ def world(staff):
     intent = services.start_payment(customer=acme, invoices=[theirs_open], provider="test_card", by=owner)
     link_intent = services.start_payment(customer=acme, invoices=[theirs_open], provider="test_card", via_pay_link=True)
     ChangeRequest.objects.create(customer=acme, kind="address", details="Move to Acme Street 1", requested_by=owner)
+    dispute = flow.open_dispute(
+        invoice=invoice,
+        reason="damaged",
+        description="Acme pallet crushed",
+        by=owner,
+        in_portal=True,
+        uploads=[SimpleUploadedFile("acme-photo.pdf", b"%PDF-1.4 Acme evidence")],
+    )
     return {
         "owner": owner,
         "intruder": intruder,
@@ -93,6 +103,8 @@ def world(staff):
             "reference": intent.reference,
             "member_id": colleague.portal_access.pk,
             "token": links.pay_token(theirs_open),
+            "dispute_id": dispute.pk,
+            "attachment_id": dispute.attachments.get(source="upload").pk,
         },
         "link_reference": link_intent.reference,
         # text that must never reach another customer's page
@@ -106,6 +118,8 @@ def world(staff):
             link_intent.reference,
             "acme-colleague",
             "Acme Street",
+            "Acme pallet crushed",
+            "acme-photo.pdf",
         ],
         "open_invoice": theirs_open,
     }

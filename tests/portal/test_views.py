@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db
 HOME = reverse("portal:home")
 HTMX = {"HX-Request": "true"}
 # session, user, the user's and its groups' permissions, the customer (PortalAccess), balance,
-# one page of invoices, recent orders, next due invoices, recent deliveries
-HOME_QUERIES = 10
+# one page of invoices, recent orders, next due invoices, recent deliveries, unread dispute messages
+HOME_QUERIES = 11
 PDF_BYTES = b"%PDF-1.7\n% not a real invoice\n"
 
 

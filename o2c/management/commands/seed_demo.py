@@ -730,7 +730,7 @@ class Seeder:
 
     def _portal_activity(self) -> None:
         """What the portal customer did there: a bank transfer started for its oldest open
-        invoice, an address change asked for, invoices wanted as e-invoices."""
+        invoice, an address change asked for, invoices wanted as e-invoices, a dispute raised."""
         customer, user = self.customers[0], self.users["customer"]
         open_invoice = Invoice.objects.filter(customer=customer, status=Invoice.Status.ISSUED, kind="invoice")
         open_invoice = open_invoice.order_by("due_date", "id").first()
@@ -748,6 +748,21 @@ class Seeder:
         portal_services.save_delivery_preference(
             customer=customer, channel="e_invoice", email="", peppol_id="0208:0403170701", by=user
         )
+        disputed = (
+            Invoice.objects.filter(customer=customer, status=Invoice.Status.ISSUED, kind="invoice", amount_open__gt=0)
+            .exclude(pk=getattr(open_invoice, "pk", None))
+            .order_by("-issue_date", "-id")
+            .first()
+        )
+        if disputed is not None:  # a dispute raised in the portal, for AR's dispute list
+            flow.open_dispute(
+                invoice=disputed,
+                reason="damaged",
+                amount=min(disputed.amount_open, Decimal("50.00")),
+                description="Two cartons arrived crushed; the photos follow.",
+                by=user,
+                in_portal=True,
+            )
 
     def _create_products(self) -> dict[str, list[Product]]:
         categories: dict[str, list[Product]] = {"office": [], "tools": [], "packaging": []}

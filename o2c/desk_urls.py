@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import cash_views, import_views, views
+from . import account_views, cash_views, import_views, views
 
 app_name = "desk"
 urlpatterns = [
@@ -41,4 +41,13 @@ urlpatterns = [
     path("invoices/<int:pk>/resend/", views.resend_invoice, name="resend_invoice"),
     path("invoices/<int:pk>/credit-note/", views.credit_note_new, name="credit_note_new"),
     path("invoices/bulk/", views.invoice_bulk, name="invoice_bulk"),
+    # the customer account (360) page of collections
+    path("customers/<int:pk>/account/", account_views.customer_account, name="customer_account"),
+    path("customers/<int:pk>/account/call/", account_views.log_call, name="account_log_call"),
+    path("customers/<int:pk>/account/promise/", account_views.record_promise, name="account_record_promise"),
+    path("customers/<int:pk>/account/email/", account_views.send_email, name="account_send_email"),
+    path("customers/<int:pk>/account/note/", account_views.add_note, name="account_add_note"),
+    path("customers/<int:pk>/account/follow-up/", account_views.set_follow_up, name="account_follow_up"),
+    path("customers/<int:pk>/account/statement.pdf", account_views.statement_pdf, name="account_statement"),
+    path("collection-tasks/<int:pk>/done/", account_views.complete_task, name="account_task_done"),
 ]

@@ -173,6 +173,15 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "task": "reporting.tasks.record_cash_forecast",
         "schedule": crontab(hour=6, minute=0, day_of_week="mon"),
     },
+    "collector-rules-nightly": {
+        "task": "receivables.tasks.apply_collector_rules",
+        "schedule": crontab(hour=1, minute=0),
+    },
+    "promises-daily": {"task": "receivables.tasks.review_promises", "schedule": crontab(hour=5, minute=30)},
+    "statements-monthly": {  # the 1st, 06:00: last month's statement to customers who want one
+        "task": "receivables.tasks.send_monthly_statements",
+        "schedule": crontab(hour=6, minute=0, day_of_month=1),
+    },
     "kpi-digest-weekly": {
         "task": "reporting.tasks.send_kpi_digest",
         "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
@@ -274,6 +283,9 @@ O2C_AUDITED_MODELS = [
     "receivables.MatchingRule",
     "receivables.CashApplicationSettings",
     "receivables.CsvMapping",
+    "receivables.Collector",
+    "receivables.CollectorRule",
+    "receivables.StatementPreference",
 ]
 # Fulfilment: competing orders are reserved earliest requested date first, then order date;
 # proof-of-delivery uploads (PNG, JPEG or PDF, sniffed by content) are refused above this size.

@@ -118,9 +118,7 @@ def aging_at(customer: Customer, *, on: datetime.date) -> tuple[list[AgingBucket
     for row in items:
         days = (on - row["due"]).days if row["due"] else 0
         for key, _, low, high in AGING_BUCKETS:
-            if (low is None and days <= 0) or (
-                low is not None and days >= low and (high is None or days <= high)
-            ):
+            if (low is None and days <= 0) or (low is not None and days >= low and (high is None or days <= high)):
                 buckets[key] += row["open"]
                 break
     unapplied = lines.filter(account=Account.UNAPPLIED_CASH).aggregate(
@@ -136,9 +134,7 @@ def statement_pdf(result: Statement) -> bytes:
 
     from invoicing.documents import DATA_ONLY_FETCHER
 
-    html = render_to_string(
-        "receivables/statement_pdf.html", {"statement": result, "company": settings.O2C_COMPANY}
-    )
+    html = render_to_string("receivables/statement_pdf.html", {"statement": result, "company": settings.O2C_COMPANY})
     return HTML(string=html, url_fetcher=DATA_ONLY_FETCHER).write_pdf()
 
 
@@ -150,3 +146,54 @@ def month_before(on: datetime.date) -> tuple[datetime.date, datetime.date]:
     """The first and last day of the calendar month before `on`."""
     end = on.replace(day=1) - datetime.timedelta(days=1)
     return end.replace(day=1), end
+
+
+def send_monthly_statement(*, customer_id: int, on: datetime.date) -> bool:
+    """Email the statement of the month before `on` to one customer who wants monthly statements,
+    once: the preference row is locked and `last_sent_for` (that month's last day) recorded in the
+    same transaction as the send, so a second run (or a racing worker) sends nothing. Returns
+    whether a statement was sent."""
+    from django.core.mail import EmailMessage
+    from django.db import transaction
+
+    from .collections import collections_recipients, render_template_email
+    from .models import StatementPreference
+
+    start, end = month_before(on)
+    with transaction.atomic():
+        preference = (
+            StatementPreference.objects.select_for_update()
+            .select_related("customer")
+            .filter(customer_id=customer_id)
+            .first()
+        )
+        if preference is None or not preference.monthly:
+            return False
+        if preference.last_sent_for is not None and preference.last_sent_for >= end:
+            return False  # already sent for this month
+        customer = preference.customer
+        result = statement(customer, start=start, end=end)
+        subject, body = render_template_email(template="statement_enclosed", customer=customer, on=on)
+        message = EmailMessage(
+            subject=subject,
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=collections_recipients(customer),
+        )
+        message.attach(statement_filename(result), statement_pdf(result), "application/pdf")
+        message.send(fail_silently=False)  # a refused send rolls back: the next run tries again
+        preference.last_sent_for = end
+        preference.save(update_fields=["last_sent_for"])
+    return True
+
+
+def customers_due_a_monthly_statement(*, on: datetime.date) -> list[int]:
+    from .models import StatementPreference
+
+    _, end = month_before(on)
+    return list(
+        StatementPreference.objects.filter(monthly=True, customer__is_active=True)
+        .filter(Q(last_sent_for__isnull=True) | Q(last_sent_for__lt=end))
+        .values_list("customer_id", flat=True)
+        .order_by("customer_id")
+    )

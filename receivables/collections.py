@@ -102,7 +102,9 @@ def assign_collector(*, customer: Customer, collector: Collector | None, by=None
                 current.save(update_fields=["by_rule", "assigned_at"])
             return current
         if not collector.is_active:
-            raise ReceivablesError(f"{collector} is not an active collector.", [("assignment", "collector", "inactive")])
+            raise ReceivablesError(
+                f"{collector} is not an active collector.", [("assignment", "collector", "inactive")]
+            )
         if current is None:
             current = CollectorAssignment(customer=customer)
         current.collector = collector
@@ -166,7 +168,9 @@ def record_promise(
         )
         if invoices:
             promise.invoices.set(invoices)
-        _set_next_action(customer, promised_date + datetime.timedelta(days=CollectionsSettings.current().promise_grace_days))
+        _set_next_action(
+            customer, promised_date + datetime.timedelta(days=CollectionsSettings.current().promise_grace_days)
+        )
         timeline.record(
             promise,
             "promised",
@@ -191,7 +195,9 @@ def paid_towards(promise: PromiseToPay) -> Decimal:
             payment__value_date__lte=window["lte"],
         ).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
     return (
-        Payment.objects.filter(customer_id=promise.customer_id, value_date__gte=window["gte"], value_date__lte=window["lte"])
+        Payment.objects.filter(
+            customer_id=promise.customer_id, value_date__gte=window["gte"], value_date__lte=window["lte"]
+        )
         .exclude(status=Payment.Status.REVERSED)
         .aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
     )
@@ -279,7 +285,9 @@ def log_call(
     return activity
 
 
-def add_note(*, customer: Customer, text: str, follow_up_on: datetime.date | None = None, by=None) -> CollectionActivity:
+def add_note(
+    *, customer: Customer, text: str, follow_up_on: datetime.date | None = None, by=None
+) -> CollectionActivity:
     if not text.strip():
         raise ReceivablesError("The note was not saved.", [("note", "text", "is empty")])
     with transaction.atomic():
@@ -553,7 +561,11 @@ def worklist(
     }
     profile_model = Customer._meta.get_field("credit_profile").related_model  # credit, read by the database
     user_table = Collector._meta.get_field("user").related_model._meta.db_table
-    days = "(%(on)s::date - o.oldest_due)" if connection.vendor == "postgresql" else "CAST(julianday(%(on)s) - julianday(o.oldest_due) AS INTEGER)"
+    days = (
+        "(%(on)s::date - o.oldest_due)"
+        if connection.vendor == "postgresql"
+        else "CAST(julianday(%(on)s) - julianday(o.oldest_due) AS INTEGER)"
+    )
     risk_case = " ".join(f"WHEN '{k}' THEN {v}" for k, v in RISK_POINTS.items())
     risk = f"(CASE p.risk_class {risk_case} ELSE {NO_PROFILE_RISK_POINTS} END)"
     amount_points = f"ROUND(o.overdue_amount / {AMOUNT_UNIT}, 2)"
@@ -695,4 +707,3 @@ def open_tasks_of(customer: Customer):
 
 def my_open_tasks(collector_id: int):
     return CollectionActivity.objects.filter(done=False, customer__collector_assignment__collector_id=collector_id)
-

@@ -13,6 +13,7 @@ NAVIGATION = [
     ("Ready to bill", "invoicing:ready", "invoicing.issue_invoice"),
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
     ("Cash", "desk:cash_queue", "receivables.add_payment"),
+    ("Collections", "receivables:worklist", "receivables.view_collectionactivity"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
     ("Customer requests", "portal_staff:change_requests", "portal.view_changerequest"),
     ("Credit report", "reporting:credit", "credit.decide_credit_hold"),  # the credit manager's report view

@@ -38,9 +38,9 @@ def _customer(pk: int) -> Customer:
 
 def _context(customer: Customer, *, today: datetime.date, forms: dict | None = None) -> dict:
     open_items = list(
-        selectors.open_items(customer).only(
-            "number", "kind", "issue_date", "due_date", "total", "amount_open", "currency"
-        )[: LIST_LIMIT + 1]
+        Invoice.objects.filter(customer=customer, status=Invoice.Status.ISSUED, amount_open__gt=0)
+        .only("number", "kind", "issue_date", "due_date", "total", "amount_open", "currency")
+        .order_by("due_date", "id")[: LIST_LIMIT + 1]
     )
     for item in open_items:
         item.days_overdue = selectors.days_overdue(item.due_date, on=today)

@@ -570,21 +570,26 @@ def worklist(
     risk = f"(CASE p.risk_class {risk_case} ELSE {NO_PROFILE_RISK_POINTS} END)"
     amount_points = f"ROUND(o.overdue_amount / {AMOUNT_UNIT}, 2)"
     broken = f"COALESCE(bp.n, 0) * {BROKEN_PROMISE_POINTS}"
-    filters = []
+    filters, narrow = [], []  # narrow: the same filters applied to the items before they are summed
     params = {"on": on, "issued": Invoice.Status.ISSUED, "broken": PromiseToPay.Status.BROKEN}
     if collector_id is not None:
         filters.append("a.collector_id = %(collector)s")
+        narrow.append(
+            f"customer_id IN (SELECT customer_id FROM {t[CollectorAssignment]} WHERE collector_id = %(collector)s)"
+        )
         params["collector"] = collector_id
     if segment:
         filters.append("c.segment = %(segment)s")
+        narrow.append(f"customer_id IN (SELECT id FROM {t[Customer]} WHERE segment = %(segment)s)")
         params["segment"] = segment
     where = ("WHERE " + " AND ".join(filters)) if filters else ""
+    narrow_items = "".join(f" AND {condition}" for condition in narrow)
     params |= {"limit": per_page, "offset": (max(page, 1) - 1) * per_page, "open": PromiseToPay.Status.OPEN}
     sql = f"""
         WITH o AS (
             SELECT customer_id, SUM(amount_open) AS overdue_amount, MIN(due_date) AS oldest_due, COUNT(*) AS items
             FROM {t[Invoice]}
-            WHERE status = %(issued)s AND amount_open > 0 AND due_date < %(on)s
+            WHERE status = %(issued)s AND amount_open > 0 AND due_date < %(on)s{narrow_items}
             GROUP BY customer_id
         ),
         bp AS (
@@ -614,7 +619,9 @@ def worklist(
                   FROM {t[Collector]} k JOIN {user_table} u ON u.id = k.user_id WHERE k.id = page.collector_id) AS collector
         FROM page ORDER BY score DESC, id
     """
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # the per-customer sums fit in memory instead of spilling to disk
+            cursor.execute("SET LOCAL work_mem = '32MB'")
         cursor.execute(sql, params)
         columns = [col[0] for col in cursor.description]
         records = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

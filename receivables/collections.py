@@ -568,7 +568,7 @@ def worklist(
     )
     risk_case = " ".join(f"WHEN '{k}' THEN {v}" for k, v in RISK_POINTS.items())
     risk = f"(CASE p.risk_class {risk_case} ELSE {NO_PROFILE_RISK_POINTS} END)"
-    amount_points = f"ROUND(o.overdue_amount / {AMOUNT_UNIT}, 2)"
+    amount_points = f"ROUND(o.overdue_amount / {AMOUNT_UNIT:.1f}, 2)"  # .0: SQLite divides integers as integers
     broken = f"COALESCE(bp.n, 0) * {BROKEN_PROMISE_POINTS}"
     filters, narrow = [], []  # narrow: the same filters applied to the items before they are summed
     params = {"on": on, "issued": Invoice.Status.ISSUED, "broken": PromiseToPay.Status.BROKEN}

@@ -570,19 +570,16 @@ def worklist(
     risk = f"(CASE p.risk_class {risk_case} ELSE {NO_PROFILE_RISK_POINTS} END)"
     amount_points = f"ROUND(o.overdue_amount / {AMOUNT_UNIT:.1f}, 2)"  # .0: SQLite divides integers as integers
     broken = f"COALESCE(bp.n, 0) * {BROKEN_PROMISE_POINTS}"
-    filters, narrow = [], []  # narrow: the same filters applied to the items before they are summed
+    narrow = []  # the filters, applied to the items before they are summed
     params = {"on": on, "issued": Invoice.Status.ISSUED, "broken": PromiseToPay.Status.BROKEN}
     if collector_id is not None:
-        filters.append("a.collector_id = %(collector)s")
         narrow.append(
             f"customer_id IN (SELECT customer_id FROM {t[CollectorAssignment]} WHERE collector_id = %(collector)s)"
         )
         params["collector"] = collector_id
     if segment:
-        filters.append("c.segment = %(segment)s")
         narrow.append(f"customer_id IN (SELECT id FROM {t[Customer]} WHERE segment = %(segment)s)")
         params["segment"] = segment
-    where = ("WHERE " + " AND ".join(filters)) if filters else ""
     narrow_items = "".join(f" AND {condition}" for condition in narrow)
     params |= {"limit": per_page, "offset": (max(page, 1) - 1) * per_page, "open": PromiseToPay.Status.OPEN}
     sql = f"""
@@ -595,29 +592,27 @@ def worklist(
         bp AS (
             SELECT customer_id, COUNT(*) AS n FROM {t[PromiseToPay]} WHERE status = %(broken)s GROUP BY customer_id
         ),
-        ranked AS (
-            SELECT c.id, c.name, c.account_number, c.segment, c.currency,
-                   o.overdue_amount, o.items, o.oldest_due, {days} AS days_overdue,
+        ranked AS (  -- the score needs only the sums, the risk class and the broken promises
+            SELECT o.customer_id AS id, o.overdue_amount, o.items, o.oldest_due, {days} AS days_overdue,
                    COALESCE(p.risk_class, '') AS risk_class, COALESCE(bp.n, 0) AS broken_promises,
-                   a.next_action_on, a.collector_id,
                    {amount_points} AS amount_points, {risk} AS risk_points, {broken} AS promise_points,
                    {amount_points} + {days} + {risk} + {broken} AS score
             FROM o
-            JOIN {t[Customer]} c ON c.id = o.customer_id
-            LEFT JOIN {t[CollectorAssignment]} a ON a.customer_id = c.id
-            LEFT JOIN {profile_model._meta.db_table} p ON p.customer_id = c.id
-            LEFT JOIN bp ON bp.customer_id = c.id
-            {where}
+            LEFT JOIN {profile_model._meta.db_table} p ON p.customer_id = o.customer_id
+            LEFT JOIN bp ON bp.customer_id = o.customer_id
         ),
         page AS (
             SELECT ranked.*, COUNT(*) OVER () AS total FROM ranked ORDER BY score DESC, id LIMIT %(limit)s OFFSET %(offset)s
         )
-        SELECT page.*,
+        SELECT page.*, c.name, c.account_number, c.segment, c.currency, a.next_action_on,
                (SELECT COUNT(*) FROM {t[CollectionActivity]} ca WHERE ca.customer_id = page.id AND NOT ca.done) AS open_tasks,
                (SELECT MIN(promised_date) FROM {t[PromiseToPay]} pp WHERE pp.customer_id = page.id AND pp.status = %(open)s) AS promise_due,
                (SELECT COALESCE(NULLIF(TRIM(u.first_name || ' ' || u.last_name), ''), u.username)
-                  FROM {t[Collector]} k JOIN {user_table} u ON u.id = k.user_id WHERE k.id = page.collector_id) AS collector
-        FROM page ORDER BY score DESC, id
+                  FROM {t[Collector]} k JOIN {user_table} u ON u.id = k.user_id WHERE k.id = a.collector_id) AS collector
+        FROM page
+        JOIN {t[Customer]} c ON c.id = page.id
+        LEFT JOIN {t[CollectorAssignment]} a ON a.customer_id = page.id
+        ORDER BY page.score DESC, page.id
     """
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # the per-customer sums fit in memory instead of spilling to disk

@@ -12,6 +12,7 @@ Data is written with COPY inside one transaction that is rolled back at the end.
 """
 
 import datetime
+import os
 import random
 import time
 from decimal import Decimal
@@ -208,6 +209,7 @@ def _measure(sizes: dict) -> list[Figure]:
     floor = min(timed(lambda: collections.worklist(on=today), runs=runs))
     extra = {k: v for k, v in sizes.items() if k not in {"account", "collector", "user"}}
     extra["accounts_ranked"] = everyone.total
+    extra["load_average_1min"] = round(os.getloadavg()[0], 2)  # this machine is shared: read figures with it
     figures = [
         _page_figure(
             "collections.worklist_page",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import cash_views, dispute_views, dunning_views, import_views, views
+from . import account_views, cash_views, dispute_views, dunning_views, import_views, views
 
 app_name = "desk"
 urlpatterns = [
@@ -46,4 +46,13 @@ urlpatterns = [
     # Disputes: opened on an invoice and resolved through the flow (the rest: receivables/urls.py)
     path("invoices/<int:pk>/dispute/", dispute_views.dispute_new, name="dispute_new"),
     path("disputes/<int:pk>/resolve/", dispute_views.dispute_resolve, name="dispute_resolve"),
+    # the customer account (360) page of collections
+    path("customers/<int:pk>/account/", account_views.customer_account, name="customer_account"),
+    path("customers/<int:pk>/account/call/", account_views.log_call, name="account_log_call"),
+    path("customers/<int:pk>/account/promise/", account_views.record_promise, name="account_record_promise"),
+    path("customers/<int:pk>/account/email/", account_views.send_email, name="account_send_email"),
+    path("customers/<int:pk>/account/note/", account_views.add_note, name="account_add_note"),
+    path("customers/<int:pk>/account/follow-up/", account_views.set_follow_up, name="account_follow_up"),
+    path("customers/<int:pk>/account/statement.pdf", account_views.statement_pdf, name="account_statement"),
+    path("collection-tasks/<int:pk>/done/", account_views.complete_task, name="account_task_done"),
 ]

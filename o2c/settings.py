@@ -175,6 +175,15 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
     },
     "reminders-daily": {"task": "o2c.tasks.send_reminders", "schedule": crontab(hour=6, minute=0)},
     "dunning-daily": {"task": "o2c.tasks.run_dunning", "schedule": crontab(hour=6, minute=30)},
+    "collector-rules-nightly": {
+        "task": "receivables.tasks.apply_collector_rules",
+        "schedule": crontab(hour=1, minute=0),
+    },
+    "promises-daily": {"task": "receivables.tasks.review_promises", "schedule": crontab(hour=5, minute=30)},
+    "statements-monthly": {  # the 1st, 06:00: last month's statement to customers who want one
+        "task": "receivables.tasks.send_monthly_statements",
+        "schedule": crontab(hour=6, minute=0, day_of_month=1),
+    },
     "kpi-digest-weekly": {
         "task": "reporting.tasks.send_kpi_digest",
         "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
@@ -281,6 +290,9 @@ O2C_AUDITED_MODELS = [
     "receivables.DunningProcedure",
     "receivables.DunningLevel",
     "receivables.DunningBlock",
+    "receivables.Collector",
+    "receivables.CollectorRule",
+    "receivables.StatementPreference",
 ]
 # Fulfilment: competing orders are reserved earliest requested date first, then order date;
 # proof-of-delivery uploads (PNG, JPEG or PDF, sniffed by content) are refused above this size.

@@ -2,19 +2,17 @@
 nothing here can reach another account's rows."""
 
 import datetime
-from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, Q, Value
 
 from fulfillment.models import Shipment
 from invoicing.models import Invoice
 from orders.models import Customer, Product
-from receivables.models import Account, JournalLine
+from receivables import account_statement
+from receivables.account_statement import Statement
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
-CUSTOMER_ACCOUNTS = [Account.RECEIVABLES, Account.UNAPPLIED_CASH]  # what the customer owes, net of cash on account
 
 
 def next_due(customer: Customer, *, limit: int = 5):
@@ -53,56 +51,6 @@ def invoices_filtered(invoices, *, status: str = "", kind: str = "", number: str
     return invoices
 
 
-@dataclass
-class StatementLine:
-    date: datetime.date
-    description: str
-    debit: Decimal
-    credit: Decimal
-    balance: Decimal
-
-
-@dataclass
-class Statement:
-    customer: Customer
-    start: datetime.date
-    end: datetime.date
-    opening: Decimal
-    closing: Decimal = Decimal("0")
-    lines: list[StatementLine] = field(default_factory=list)
-
-    @property
-    def currency(self) -> str:
-        return self.customer.currency
-
-
 def statement(customer: Customer, *, start: datetime.date, end: datetime.date) -> Statement:
-    """The statement of account from the AR ledger: the balance owed at the start, each
-    invoice (debit) and payment (credit) in the period with the running balance, the balance
-    at the end. Cash applied to an invoice moves nothing the customer owes, so it is left out."""
-    lines = JournalLine.objects.filter(customer=customer, account__in=CUSTOMER_ACCOUNTS)
-    net = Sum(F("debit") - F("credit"))
-    opening = lines.filter(entry__effective_date__lt=start).aggregate(total=Coalesce(net, ZERO))["total"]
-    entries = (
-        lines.filter(entry__effective_date__gte=start, entry__effective_date__lte=end)
-        .values("entry_id", "entry__effective_date", "entry__description")
-        .annotate(net=net)
-        .filter(~Q(net=0))
-        .order_by("entry__effective_date", "entry_id")
-    )
-    result = Statement(customer=customer, start=start, end=end, opening=opening)
-    balance = opening
-    for row in entries:
-        amount = row["net"]
-        balance += amount
-        result.lines.append(
-            StatementLine(
-                date=row["entry__effective_date"],
-                description=row["entry__description"],
-                debit=amount if amount > 0 else Decimal("0"),
-                credit=-amount if amount < 0 else Decimal("0"),
-                balance=balance,
-            )
-        )
-    result.closing = balance
-    return result
+    """The statement of account (receivables builds it, for the desk and the portal alike)."""
+    return account_statement.statement(customer, start=start, end=end)

@@ -7,6 +7,9 @@ from .models import (
     BankStatement,
     CashApplicationSettings,
     CollectionsSettings,
+    Collector,
+    CollectorAssignment,
+    CollectorRule,
     CsvMapping,
     Dispute,
     DisputeAttachment,
@@ -24,6 +27,7 @@ from .models import (
     ReconciliationRun,
     ReminderPolicy,
     StatementLine,
+    StatementPreference,
     StatementUpload,
 )
 
@@ -259,3 +263,36 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["invoice__number", "customer__name", "customer__account_number"]
     list_select_related = ["invoice", "customer", "owner"]
     inlines = [DisputeLineInline, DisputeAttachmentInline, DisputeMessageInline]
+
+
+class CollectorRuleInline(admin.TabularInline):
+    model = CollectorRule
+    fields = ["priority", "segment", "min_balance", "max_balance"]
+    extra = 1
+
+
+@admin.register(Collector)
+class CollectorAdmin(admin.ModelAdmin):
+    """Collectors and their assignment rules (segment, open balance range; lower priority first).
+    The nightly task re-applies the rules; an explicit assignment wins."""
+
+    list_display = ["__str__", "user", "is_active"]
+    list_filter = ["is_active"]
+    autocomplete_fields = ["user"]
+    inlines = [CollectorRuleInline]
+
+
+@admin.register(CollectorAssignment)
+class CollectorAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["customer", "collector", "by_rule", "next_action_on", "assigned_at"]
+    list_filter = ["by_rule", "collector"]
+    search_fields = ["customer__name", "customer__account_number"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(StatementPreference)
+class StatementPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["customer", "monthly", "last_sent_for"]
+    list_filter = ["monthly"]
+    search_fields = ["customer__name", "customer__account_number"]
+    autocomplete_fields = ["customer"]

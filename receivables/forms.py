@@ -3,7 +3,10 @@ import uuid
 from django import forms
 from django.utils import timezone
 
-from .models import Payment
+from invoicing.models import Invoice
+
+from .collections import TEMPLATE_CHOICES
+from .models import CollectionActivity, Payment
 
 
 class PaymentForm(forms.Form):
@@ -25,3 +28,76 @@ class PaymentForm(forms.Form):
                 "idempotency_key": uuid.uuid4().hex,
             }
         )
+
+
+# --- collections ------------------------------------------------------------------------------------
+DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+class _OwnIds:
+    """Several of these forms share one page: each gets its own id prefix (call_summary, ...)."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class CallForm(_OwnIds, forms.Form):
+    id_prefix = "call"
+    outcome = forms.ChoiceField(choices=[c for c in CollectionActivity.Outcome.choices if c[0]])
+    summary = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+    follow_up_on = forms.DateField(label="Follow up on", required=False, widget=DATE)
+
+
+class PromiseForm(_OwnIds, forms.Form):
+    id_prefix = "promise"
+    promised_date = forms.DateField(label="Pays by", widget=DATE)
+    amount = forms.DecimalField(max_digits=14, decimal_places=2)
+    invoices = forms.ModelMultipleChoiceField(
+        queryset=Invoice.objects.none(), required=False, help_text="None chosen: a promise on the account."
+    )
+    note = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, customer=None, open_items=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if open_items is not None:  # the page's open items (already read): no extra query to render
+            self.fields["invoices"].queryset = Invoice.objects.filter(customer=customer, amount_open__gt=0)
+            self.fields["invoices"].choices = [(i.pk, f"{i.number} ({i.amount_open} open)") for i in open_items]
+        elif customer is not None:
+            self.fields["invoices"].queryset = Invoice.objects.filter(customer=customer, amount_open__gt=0)
+
+
+class TemplateEmailForm(_OwnIds, forms.Form):
+    id_prefix = "email"
+    template = forms.ChoiceField(choices=TEMPLATE_CHOICES)
+
+
+class NoteForm(_OwnIds, forms.Form):
+    id_prefix = "note"
+    text = forms.CharField(label="Note", max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+    follow_up_on = forms.DateField(label="Follow up on", required=False, widget=DATE)
+
+
+class FollowUpForm(_OwnIds, forms.Form):
+    id_prefix = "followup"
+    follow_up_on = forms.DateField(label="Follow up on", required=False, widget=DATE)
+
+
+class CompleteTaskForm(_OwnIds, forms.Form):
+    id_prefix = "task"
+    outcome = forms.ChoiceField(choices=CollectionActivity.Outcome.choices, required=False)
+    note = forms.CharField(max_length=200, required=False)
+
+
+class StatementPeriodForm(_OwnIds, forms.Form):
+    id_prefix = "statement"
+    start = forms.DateField(widget=DATE)
+    end = forms.DateField(widget=DATE)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise forms.ValidationError("The end is before the start.")
+        return data

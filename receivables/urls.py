@@ -21,4 +21,5 @@ urlpatterns = [
         dispute_views.dispute_attachment,
         name="dispute_attachment",
     ),
+    path("collections/", views.worklist, name="worklist"),
 ]

@@ -5,7 +5,7 @@ from django.utils import timezone
 from o2c.core.pagination import keyset_page
 from o2c.core.roles import permission_required
 
-from . import selectors
+from . import collections, selectors
 
 
 @permission_required("receivables.view_payment")
@@ -37,3 +37,44 @@ def open_items(request):
         "reconciliation": selectors.latest_reconciliation(),
     }
     return render(request, "receivables/open_items.html", context)
+
+
+@permission_required("receivables.view_collectionactivity")
+def worklist(request):
+    """The collector's worklist: accounts with overdue items, highest score first, 50 a page.
+    Filters (GET): collector = me | all | <collector id>, segment, page. One query for the rows."""
+    today = timezone.localdate()
+    mine = getattr(request.user, "collector", None)  # None: this user is not a collector
+    chosen = request.GET.get("collector", "me" if mine else "all")
+    collector_id = None
+    if chosen == "me":
+        collector_id = mine.pk if mine else -1  # not a collector: nothing is "mine"
+    elif chosen.isdigit():
+        collector_id = int(chosen)
+    segment = request.GET.get("segment", "").strip()[:30]
+    try:
+        number = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        number = 1
+    page = collections.worklist(on=today, collector_id=collector_id, segment=segment, page=number)
+    context = {
+        "page": page,
+        "today": today,
+        "chosen": chosen,
+        "segment": segment,
+        "filtered": bool(segment) or chosen != ("me" if mine else "all"),
+        "is_collector": mine is not None,
+        "previous_url": _with_page(request, page.number - 1) if page.has_previous else "",
+        "next_url": _with_page(request, page.number + 1) if page.has_next else "",
+        "score_parts": collections.score_explained(),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "receivables/worklist.html#results", context)
+    context |= {"collectors": collections.active_collectors(), "segments": collections.segments()}
+    return render(request, "receivables/worklist.html", context)
+
+
+def _with_page(request, number: int) -> str:
+    query = request.GET.copy()
+    query["page"] = str(number)
+    return f"{request.path}?{query.urlencode()}"

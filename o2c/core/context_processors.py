@@ -14,6 +14,7 @@ NAVIGATION = [
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
     ("Cash", "desk:cash_queue", "receivables.add_payment"),
     ("Disputes", "receivables:disputes", "receivables.view_dispute"),
+    ("Collections", "receivables:worklist", "receivables.view_collectionactivity"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
     ("Customer requests", "portal_staff:change_requests", "portal.view_changerequest"),
     ("Credit report", "reporting:credit", "credit.decide_credit_hold"),  # the credit manager's report view

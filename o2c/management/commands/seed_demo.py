@@ -53,7 +53,7 @@ from orders.models import (
 from orders.services import LineInput
 from portal import services as portal_services
 from portal.models import PortalAccess
-from receivables.models import Payment
+from receivables.models import Collector, Payment
 from reporting import services as reporting
 
 MARKER_ACCOUNT = "D0001"  # the first demo customer: its presence means "already seeded"
@@ -470,14 +470,48 @@ class Seeder:
         return self._stats(plans)
 
     def _collections(self) -> None:
-        """The bankrupt customer is blocked from dunning; today's dunning run waits as a preview
+        """Collections room: the AR clerk collects every account (one catch-all rule, applied as
+        the nightly task does), a follow-up, a promise to pay on the most overdue account, a
+        logged call, and monthly statements for two customers. The bankrupt customer is blocked
+        from dunning; today's dunning run (which skips the promised account) waits as a preview
         for the finance manager (default procedure and reminder policies: migration)."""
-        from receivables.models import DunningBlock
+        from receivables import collections
+        from receivables.models import CollectorRule, DunningBlock, StatementPreference
 
         code, reason = BANKRUPT
         DunningBlock.objects.get_or_create(
             customer=Customer.objects.get(account_number=code), defaults={"reason": reason[:200]}
         )
+
+        collector, _ = Collector.objects.get_or_create(user=self.users["ar"])
+        CollectorRule.objects.get_or_create(collector=collector, priority=100)
+        collections.apply_collector_rules()
+        overdue = (
+            Invoice.objects.filter(status=Invoice.Status.ISSUED, amount_open__gt=0, due_date__lt=self.today)
+            .select_related("customer")
+            .order_by("due_date")
+            .first()
+        )
+        if overdue is not None:
+            customer = overdue.customer
+            collections.log_call(
+                customer=customer,
+                outcome="promised",
+                summary="Spoke to accounts payable: they will pay the oldest invoice next week.",
+                on=self.today,
+                follow_up_on=self.today + datetime.timedelta(days=8),
+                by=self.users["ar"],
+            )
+            collections.record_promise(
+                customer=customer,
+                promised_date=self.today + datetime.timedelta(days=7),
+                amount=overdue.amount_open,
+                invoices=[overdue],
+                on=self.today,
+                by=self.users["ar"],
+            )
+        for customer in self.customers[:2]:
+            StatementPreference.objects.get_or_create(customer=customer, defaults={"monthly": True})
         flow.run_dunning(on=self.today)
 
     def _credit_extras(self) -> None:

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from o2c import flow
+from o2c import flow, integrity
 from receivables import cashapp, selectors
 from receivables.models import StatementUpload
 
@@ -84,3 +84,15 @@ def run_consolidated_billing(self, frequency: str, on: str | None = None) -> int
     Returns how many invoices it issued."""
     day = datetime.date.fromisoformat(on) if on else timezone.localdate() - datetime.timedelta(days=1)
     return len(flow.run_consolidated_billing(frequency=frequency, on=day))
+
+
+@shared_task(acks_late=True)
+def nightly_integrity_check() -> int:
+    """Nightly: the whole integrity check of o2c/integrity.py (the one `manage.py check_integrity`
+    runs). Read only; logs each problem; returns how many there are."""
+    report = integrity.run_checks()
+    for problem in report.all_problems:
+        logger.error("Integrity: %s", problem)
+    if not report.all_problems:
+        logger.info("Integrity: ledgers, stock and number series are consistent.")
+    return len(report.all_problems)

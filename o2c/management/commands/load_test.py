@@ -41,6 +41,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _database_url() -> str:
+    """This command's database (the test database under pytest), for gunicorn."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    return f"postgres://{db.get('USER') or 'postgres'}{password}@{host}:{port}/{db['NAME']}"
+
+
 def _session_for(user: User) -> str:
     store = SessionStore()
     store[SESSION_KEY] = str(user.pk)
@@ -144,7 +152,7 @@ class Command(BaseCommand):
             plan_path = Path(tmp) / "plan.json"
             plan_path.write_text(json.dumps(plan))
             port = _free_port()
-            env = {**os.environ, "DJANGO_DEBUG": "0", "PYTHONUNBUFFERED": "1"}
+            env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_DEBUG": "0", "PYTHONUNBUFFERED": "1"}
             server = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "o2c.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                  "--threads", str(threads), "--worker-class", "gthread", "--log-level", "warning"],

@@ -117,3 +117,62 @@ def nightly_integrity_check() -> int:
     if not report.all_problems:
         logger.info("Integrity: ledgers, stock and number series are consistent.")
     return len(report.all_problems)
+
+
+@shared_task(acks_late=True)
+def requeue_stale_work(minutes: int = 10) -> dict:
+    """Every few minutes (beat): publish again the work whose task never reached a worker (the
+    broker was down when its transaction committed, or the message was lost): send logs still
+    queued, statement uploads still queued, issued documents with no PDF, shipment documents
+    missing for the stage the shipment reached (each over the last two days). Every task is
+    idempotent, so publishing one twice does no harm. Returns how many of each were published."""
+    from fulfillment import tasks as fulfillment_tasks
+    from fulfillment.models import Shipment
+    from invoicing import tasks as invoicing_tasks
+    from invoicing.models import Invoice, SendLog
+
+    before = timezone.now() - datetime.timedelta(minutes=minutes)
+    logs = list(
+        SendLog.objects.filter(result=SendLog.Result.QUEUED, created_at__lte=before)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
+    uploads = list(
+        StatementUpload.objects.filter(status=StatementUpload.Status.QUEUED, created_at__lte=before)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:100]
+    )
+    unrendered = list(
+        Invoice.objects.exclude(status=Invoice.Status.DRAFT)
+        .filter(issued_at__lte=before, issued_at__gte=before - datetime.timedelta(days=2))
+        .exclude(documents__kind="pdf")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
+    shipment_documents = []
+    for kind, stamp in (("pick_list", "created_at"), ("packing_slip", "packed_at"), ("bill_of_lading", "shipped_at")):
+        window = {f"{stamp}__lte": before, f"{stamp}__gte": before - datetime.timedelta(days=2)}
+        shipment_documents += [
+            (shipment_id, kind)
+            for shipment_id in Shipment.objects.filter(kind=Shipment.Kind.GOODS, **window)
+            .exclude(documents__kind=kind)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:500]
+        ]
+    for shipment_id, kind in shipment_documents:
+        fulfillment_tasks.render_shipment_document.delay(shipment_id, kind)
+    for invoice_id in unrendered:
+        invoicing_tasks.render_invoice_pdf.delay(invoice_id)
+    for log_id in logs:
+        invoicing_tasks.deliver_invoice.delay(log_id)
+    for upload_id in uploads:
+        import_statement_upload.delay(upload_id)
+    published = {
+        "send_logs": len(logs),
+        "uploads": len(uploads),
+        "renders": len(unrendered),
+        "shipment_documents": len(shipment_documents),
+    }
+    if any(published.values()):
+        logger.warning("Published again after a broker outage or a lost message: %s", published)
+    return published

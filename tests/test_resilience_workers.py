@@ -8,6 +8,8 @@ What the product promises for the broker (README, Resilience): Redis runs with a
 persistence (docker-compose.yml: --appendonly yes), so tasks queued before a restart survive
 it; tasks are acknowledged late (CELERY_TASK_ACKS_LATE), so a task whose worker died is
 delivered again, and every task is idempotent (state in PostgreSQL decides what is left to do).
+A broker that is down when a transaction commits fails nothing the user did (robust on_commit
+publishes); o2c.tasks.requeue_stale_work publishes the work again once the broker is back.
 The one window no task can close is an SMTP server accepting a message and the worker dying
 before its COMMIT: the email then goes twice (at least once, never lost)."""
 
@@ -262,6 +264,53 @@ def test_redis_restarted_with_tasks_queued_loses_none_and_the_worker_reconnects(
         wait_for(lambda: InvoiceDocument.objects.filter(invoice=after).count() == 3, 120, "documents after restart")
         assert workers.process.poll() is None  # the same worker process: it reconnected
         assert InvoiceDocument.objects.filter(invoice__in=[*before, after]).count() == 9
+    except BaseException:
+        print(workers.log() if workers.log_path.exists() else "no worker log")
+        raise
+    finally:
+        workers.stop()
+        _point_app_at(previous)
+
+
+def test_broker_down_at_commit_keeps_the_work_and_the_sweeper_publishes_it_again(own_redis, settings, tmp_path):
+    """The product's promise for a broker outage: the request that issues the invoice succeeds
+    (the invoice is committed; the failed publish is logged), and requeue_stale_work (beat,
+    every 10 minutes) publishes the work again once the broker is back."""
+    from o2c.celery import app
+    from o2c.tasks import requeue_stale_work
+
+    os.makedirs(settings.MEDIA_ROOT, exist_ok=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "o2c.settings",
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": own_redis.url,
+        "CELERY_BROKER_URL": own_redis.url,
+        "CELERY_VISIBILITY_TIMEOUT": "3",
+        "O2C_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    previous = _point_app_at(own_redis.url)
+    workers = WorkerControl(app, env, tmp_path / "workers.log")
+    try:
+        f.company()
+        customer = f.customer()
+        BillingProfile.objects.update_or_create(customer=customer, defaults={"send_email": False})
+        own_redis.stop()
+        started = time.monotonic()
+        invoice = f.shipped_invoice(customer, [(f.product("149.00", name="Steel shelf"), 1)])  # no exception
+        assert time.monotonic() - started < 30
+        assert invoice.number and SendLog.objects.get(invoice=invoice).result == SendLog.Result.QUEUED
+        assert not InvoiceDocument.objects.filter(invoice=invoice).exists()
+
+        own_redis.start()
+        workers.start()
+        published = requeue_stale_work(minutes=0)
+        assert (published["send_logs"], published["uploads"], published["renders"]) == (1, 0, 1)
+        assert published["shipment_documents"] == 3  # pick list, packing slip, bill of lading
+        wait_for(lambda: InvoiceDocument.objects.filter(invoice=invoice).count() == 3, 90, "documents")
+        wait_for(lambda: SendLog.objects.get(invoice=invoice).result == "sent", 30, "the send log")
+        wait_for(lambda: not any(requeue_stale_work(minutes=0).values()), 60, "nothing left to publish")
     except BaseException:
         print(workers.log() if workers.log_path.exists() else "no worker log")
         raise

@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 SYSDEPS_RUN := libpango-1.0-0 libpangoft2-1.0-0
 SYSDEPS_TEST := $(SYSDEPS_RUN) fonts-dejavu-core poppler-utils chromium
 
-.PHONY: help venv install sysdeps sysdeps-run migrate seed demo run worker beat test lint lock clean distclean
+.PHONY: help venv install sysdeps sysdeps-run migrate seed demo run worker beat test lint lock clean distclean dataset integrity bench load-test
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -135,6 +135,31 @@ worker: migrate ## start a Celery worker on its own
 
 beat: migrate ## start Celery beat on its own
 	@exec $(VENV)/bin/celery -A o2c beat -l info
+
+# --- scale: dataset, integrity, benchmarks, load test (PostgreSQL: DATABASE_URL=postgres://...) -------
+INVOICES ?= 1000000
+BENCH ?= all
+USERS ?= 50
+RUN_TIME ?= 60
+# Locust runs in an interpreter of its own (it brings gevent and monkey-patches; the app's venv stays lean).
+LOCUST_VERSION := 2.47.0
+LOAD_VENV := .venv-load
+
+dataset: migrate ## generate a seeded dataset with COPY: INVOICES=1000000 (on an empty database)
+	@$(MANAGE) generate_dataset --invoices $(INVOICES)
+
+integrity: migrate ## the nightly integrity check: ledgers, stock, postings, gapless numbers
+	@$(MANAGE) check_integrity
+
+bench: migrate ## run benchmarks and write var/bench.json: BENCH="cycle pages aging cashapp dunning pdf" or all
+	@$(MANAGE) bench $(BENCH) --json var/bench.json
+
+$(LOAD_VENV)/bin/locust: | $(PY)
+	@$(PY) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install --disable-pip-version-check -q "locust==$(LOCUST_VERSION)"
+
+load-test: migrate $(LOAD_VENV)/bin/locust ## gunicorn + Locust on loopback, USERS=50 RUN_TIME=60 -> var/load-test.json
+	@$(MANAGE) load_test --users $(USERS) --run-time $(RUN_TIME) --locust $(LOAD_VENV)/bin/locust --json var/load-test.json
 
 # --- tests and checks ------------------------------------------------------------------------------
 # Without DATABASE_URL / REDIS_URL, use the local PostgreSQL and Redis when they answer (creating

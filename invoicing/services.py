@@ -630,6 +630,14 @@ def _slow_render_for_chaos_tests() -> None:
         time.sleep(delay)
 
 
+def _slow_send_for_chaos_tests() -> None:
+    # tests/test_resilience_workers.py kills a worker after the documents are made and before
+    # the SMTP conversation; this makes that moment last. Unset (0) everywhere else.
+    delay = float(os.environ.get("O2C_SEND_DELAY_SECONDS", "0") or 0)
+    if delay:
+        time.sleep(delay)
+
+
 # Sending ----------------------------------------------------------------------------------------
 def queue_sending(*, invoice: Invoice, by=None) -> list[SendLog]:
     """One queued SendLog per channel of the customer's billing profile (portal when it has
@@ -673,6 +681,7 @@ def deliver(*, send_log_id: int) -> SendLog:
             if log.channel == SendLog.Channel.EMAIL:
                 if profile.email_bounced:
                     raise InvoicingError(f"{log.recipient} bounced before ({profile.bounce_reason}); fix the address.")
+                _slow_send_for_chaos_tests()
                 _email(invoice, log.recipient, documents)
             elif log.channel == SendLog.Channel.EXPORT:
                 _export(documents)

@@ -179,7 +179,8 @@ def statement_upload(request):
             record = StatementUpload.objects.create(
                 bank_account=account, file=upload, file_name=upload.name[:200], created_by=request.user
             )
-            transaction.on_commit(lambda: tasks.import_statement_upload.delay(record.pk))
+            # robust: a broker that is down leaves the upload queued; requeue_stale_work retries it
+            transaction.on_commit(lambda: tasks.import_statement_upload.delay(record.pk), robust=True)
             return redirect("desk:statement_upload_status", pk=record.pk)
     return render(
         request,

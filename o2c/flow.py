@@ -695,11 +695,13 @@ def issue_and_post(*, invoice: Invoice, by, on: datetime.date | None = None, tra
 
 
 def _render_and_send_after_commit(invoice: Invoice, *, by) -> None:
+    # robust: the invoice is committed either way; a broker that is down is logged, not shown as
+    # a failed issue, and o2c.tasks.requeue_stale_work publishes the work again when it is back.
     invoice_id = invoice.pk
-    transaction.on_commit(lambda: invoicing_tasks.render_invoice_pdf.delay(invoice_id))
+    transaction.on_commit(lambda: invoicing_tasks.render_invoice_pdf.delay(invoice_id), robust=True)
     for log in invoicing.queue_sending(invoice=invoice, by=by):
         log_id = log.pk
-        transaction.on_commit(lambda log_id=log_id: invoicing_tasks.deliver_invoice.delay(log_id))
+        transaction.on_commit(lambda log_id=log_id: invoicing_tasks.deliver_invoice.delay(log_id), robust=True)
 
 
 @transaction.atomic
@@ -708,7 +710,7 @@ def resend(*, invoice: Invoice, by) -> list:
     logs = invoicing.queue_sending(invoice=invoice, by=by)
     for log in logs:
         log_id = log.pk
-        transaction.on_commit(lambda log_id=log_id: invoicing_tasks.deliver_invoice.delay(log_id))
+        transaction.on_commit(lambda log_id=log_id: invoicing_tasks.deliver_invoice.delay(log_id), robust=True)
     return logs
 
 

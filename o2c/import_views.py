@@ -130,7 +130,7 @@ def import_confirm(request, pk: int):
         flow.import_orders(order_import_id=order_import.pk)
         messages.success(request, "Import finished: the report is below.")
     else:
-        transaction.on_commit(lambda: tasks.import_orders.delay(order_import.pk))
+        transaction.on_commit(lambda: tasks.import_orders.delay(order_import.pk), robust=True)
         messages.info(
             request, f"Importing {order_import.to_import_count} orders in the background; this page follows it."
         )

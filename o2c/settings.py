@@ -147,6 +147,14 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
     },
     "ar-snapshot-nightly": {"task": "reporting.tasks.take_ar_snapshot", "schedule": crontab(hour=2, minute=30)},
     "stock-ledger-nightly": {"task": "fulfillment.tasks.check_stock_ledger", "schedule": crontab(hour=2, minute=15)},
+    "requeue-stale-work": {  # work whose task never reached a worker (broker down at commit)
+        "task": "o2c.tasks.requeue_stale_work",
+        "schedule": crontab(minute="*/10"),
+    },
+    "integrity-nightly": {  # everything at once: ledgers, stock, postings, gapless numbers
+        "task": "o2c.tasks.nightly_integrity_check",
+        "schedule": crontab(hour=2, minute=45),
+    },
     "credit-behaviour-nightly": {
         "task": "credit.tasks.recompute_payment_behaviour",
         "schedule": crontab(hour=3, minute=0),

@@ -2,13 +2,14 @@
 layer and call o2c.flow. Read-only lists live in their own apps."""
 
 import datetime
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -160,12 +161,23 @@ def _order_entry(request, *, draft: SalesOrder | None):
     customer = Customer.objects.filter(account_number=account.strip()).first() if account else None
     ship_to_id = (request.POST.get("ship_to") if data else (draft.ship_to_id if draft else "")) or ""
     problems = []
+    entry_key = (request.POST.get("entry_key") or "")[:64] or uuid.uuid4().hex
+    if action in ("submit", "draft") and draft is None:
+        already = SalesOrder.objects.filter(entry_key=entry_key).first()
+        if already:  # a double click or a retried POST: the first one saved it
+            messages.info(request, f"This order was already saved as {already}; it was not saved twice.")
+            return redirect("desk:order_detail", pk=already.pk)
     if action in ("submit", "draft"):
         if form.is_valid():
             fields = {name: value for name, value in form.cleaned_data.items() if name != "customer_account"}
             ship_to = _ship_to(customer, ship_to_id)
             try:
-                order = _save_entry(request, draft, customer, action, without_blank_lines(lines), fields, ship_to)
+                order = _save_entry(
+                    request, draft, customer, action, without_blank_lines(lines), fields, ship_to, entry_key
+                )
+            except _AlreadySaved as saved:
+                messages.info(request, f"This order was already saved as {saved.order}; it was not saved twice.")
+                return redirect("desk:order_detail", pk=saved.order.pk)
             except DomainError as error:
                 problems = error.problems
                 messages.error(request, error.message + " Fix the fields marked below.")
@@ -188,6 +200,7 @@ def _order_entry(request, *, draft: SalesOrder | None):
         if customer and data
         else [],
         "ship_to_problems": [text for where, field, text in problems if field == "ship_to"],
+        "entry_key": entry_key,
     }
     if request.htmx and action not in ("submit", "draft"):
         return render(request, "o2c/order_new.html#lines", context)
@@ -210,16 +223,41 @@ def _ship_to(customer, ship_to_id: str):
     return customer.addresses.filter(pk=int(ship_to_id)).first()
 
 
-def _save_entry(request, draft, customer, action, lines, fields, ship_to) -> SalesOrder:
-    """Create or update the draft; on submit, move it on through the flow in the same step."""
+class _AlreadySaved(Exception):
+    def __init__(self, order: SalesOrder):
+        self.order = order
+
+
+def _save_entry(request, draft, customer, action, lines, fields, ship_to, entry_key: str) -> SalesOrder:
+    """Create or update the draft; on submit, move it on through the flow in the same step.
+    A new order keeps the form's entry key (unique): of two racing posts of one form, the
+    second rolls back whole (its number too) and shows the first."""
     account = customer.account_number if customer else request.POST.get("customer_account", "")
-    if draft is None and action == "submit":
-        return flow.submit_order(by=request.user, customer_account=account, lines=lines, ship_to=ship_to, **fields)
-    channel = fields.pop("channel", SalesOrder.Channel.CLERK)
     if draft is None:
-        return order_services.create_order(
-            by=request.user, customer_account=account, lines=lines, ship_to=ship_to, channel=channel, **fields
-        )
+        try:
+            with transaction.atomic():
+                if action == "submit":
+                    order = flow.submit_order(
+                        by=request.user, customer_account=account, lines=lines, ship_to=ship_to, **fields
+                    )
+                else:
+                    channel = fields.pop("channel", SalesOrder.Channel.CLERK)
+                    order = order_services.create_order(
+                        by=request.user,
+                        customer_account=account,
+                        lines=lines,
+                        ship_to=ship_to,
+                        channel=channel,
+                        **fields,
+                    )
+                SalesOrder.objects.filter(pk=order.pk).update(entry_key=entry_key)
+        except IntegrityError:
+            first = SalesOrder.objects.filter(entry_key=entry_key).first()
+            if first is None:
+                raise
+            raise _AlreadySaved(first) from None
+        return order
+    fields.pop("channel", None)  # a draft keeps its channel
     with transaction.atomic():
         order = order_services.update_draft(order=draft, by=request.user, lines=lines, ship_to=ship_to, **fields)
         return flow.submit_draft(order=order, by=request.user) if action == "submit" else order

@@ -305,6 +305,14 @@ class SalesOrder(models.Model):
         "OrderImport", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
     import_key = models.CharField("order key in the import file", max_length=50, blank=True)
+    entry_key = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="One per rendered order form: a double click or a retried POST saves one order.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)

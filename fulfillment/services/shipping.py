@@ -25,7 +25,9 @@ OPEN_STATUSES = [Shipment.Status.PLANNED, Shipment.Status.PICKED, Shipment.Statu
 def _enqueue(shipment_id: int, kind: str) -> None:
     from .. import tasks  # tasks import services: import here to keep the module graph simple
 
-    transaction.on_commit(lambda: tasks.render_shipment_document.delay(shipment_id, kind))
+    # robust: a broker that is down must not fail the committed shipment; the sweeper
+    # (o2c.tasks.requeue_stale_work) publishes missing documents again.
+    transaction.on_commit(lambda: tasks.render_shipment_document.delay(shipment_id, kind), robust=True)
 
 
 def plannable_quantities(*, order_lines, warehouse: Warehouse) -> dict[int, Decimal]:

@@ -60,6 +60,10 @@ class LoginView(auth_views.LoginView):
         return context
 
 
+def _at_most(count: int, cap: int) -> int | str:
+    return f"{cap}+" if count > cap else count
+
+
 @login_required
 def home(request):
     """Each role lands on the few figures it acts on, each a link to the list behind it."""
@@ -90,7 +94,7 @@ def home(request):
         cards.append(
             {
                 "title": "Ready to ship",
-                "value": fulfillment.orders_ready_to_ship().count(),
+                "value": _at_most(fulfillment.count_ready_to_ship(up_to=1000), 1000),
                 "hint": "reserved stock waiting",
                 "url": reverse("fulfillment:to_ship"),
             }

@@ -320,7 +320,15 @@ class SalesOrder(models.Model):
 
     class Meta:
         ordering = ["-order_date", "-id"]
-        indexes = [models.Index(fields=["-order_date", "-id"], name="salesorder_keyset")]
+        indexes = [
+            models.Index(fields=["-order_date", "-id"], name="salesorder_keyset"),
+            # The shipping queue walks approved orders in this order and stops at its limit.
+            models.Index(
+                fields=["requested_date", "order_date", "id"],
+                name="salesorder_to_ship",
+                condition=Q(status="approved"),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 # rounded: SQLite (the embedded default) adds decimals as floating point

@@ -19,8 +19,9 @@ from tests.orders.factories import CustomerFactory, ProductFactory
 pytestmark = pytest.mark.django_db
 
 TO_SHIP = reverse("fulfillment:to_ship")
-# session, user, the user's and its groups' permissions, the roles in the top bar, the queue (one query)
-TO_SHIP_QUERIES = 6
+# session, user, the user's and its groups' permissions, the roles in the top bar, the queue (its ids in
+# queue order, then those orders with their line counts)
+TO_SHIP_QUERIES = 7
 
 
 @pytest.fixture

@@ -80,6 +80,13 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["-issue_date", "-id"], name="invoice_keyset"),
             models.Index(fields=["customer", "due_date"], name="invoice_open_items", condition=Q(amount_open__gt=0)),
+            # Aging and the open-items totals read only this (index-only scan over the open items).
+            models.Index(
+                fields=["due_date"],
+                include=["amount_open"],
+                name="invoice_open_aging",
+                condition=Q(status="issued", amount_open__gt=0),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -249,3 +249,32 @@ def open_items_search(*, text: str = "", customer_id: int | None = None, currenc
             Q(number__icontains=text) | Q(customer__name__icontains=text) | Q(customer__account_number__iexact=text)
         )
     return items[:limit]
+
+
+# Write-offs and refunds ------------------------------------------------------------------------------
+def posted_write_offs():
+    from .models import WriteOff
+
+    return WriteOff.objects.filter(status=WriteOff.Status.POSTED).select_related(
+        "invoice__customer", "requested_by", "decided_by"
+    )
+
+
+def posted_refunds():
+    from .models import Refund
+
+    return Refund.objects.filter(status=Refund.Status.POSTED).select_related(
+        "payment__customer", "requested_by", "decided_by"
+    )
+
+
+def credit_balances():
+    """Payments with cash not applied to any invoice (a credit balance of their customer), largest
+    first: what may be applied later or refunded."""
+    return (
+        Payment.objects.exclude(status=Payment.Status.REVERSED)
+        .filter(amount_applied__lt=F("amount"))
+        .annotate(unapplied=F("amount") - F("amount_applied"))
+        .select_related("customer")
+        .order_by("-unapplied", "id")
+    )

@@ -99,6 +99,14 @@ ALLOWED: dict[str, set[str]] = {
     "desk:credit_note_new": {BILLING},
     "desk:invoice_bulk": READ_DOCUMENTS,  # each bulk action checks its own permission
     "receivables:open_items": READ_DOCUMENTS,
+    "receivables:write_offs": {AR, FINANCE},
+    "receivables:write_off_new": {AR},  # add_writeoff
+    "receivables:write_off_approvals": {FINANCE},  # change_writeoff
+    "receivables:write_off_decide": {FINANCE},
+    "receivables:refunds": {AR, FINANCE},
+    "receivables:refund_new": {AR},  # add_refund
+    "receivables:refund_approvals": {FINANCE},  # change_refund
+    "receivables:refund_decide": {FINANCE},
     "reporting:dashboard": {FINANCE},
     "reporting:credit": {FINANCE, CREDIT},
     "reporting:receivables": {FINANCE, AR},

@@ -13,7 +13,7 @@ from invoicing.models import Invoice
 from orders.models import Customer, SalesOrder
 from receivables.models import Payment
 
-from . import kpis
+from . import kpis, quality
 from .kpis import EVERYTHING, ZERO, Scope
 from .models import ArSnapshot
 
@@ -113,6 +113,8 @@ class Overview:
     cash_received: Decimal
     orders_by_status: list[dict]
     trend: list[ArSnapshot]
+    quality: quality.Quality
+    totals_through: datetime.date | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -138,6 +140,10 @@ def overview(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTH
     snapshot = complete_snapshot(snapshots, before_start) if scope == EVERYTHING else None
     by_due = kpis.aging(on=end, basis="due", scope=scope)
     shown = by_due if basis == "due" else kpis.aging(on=end, basis=basis, scope=scope)
+    through = kpis.totals_through()
+    totals = kpis.period_totals(start=start, end=end, scope=scope, through=through)
+    figures = quality.quality_figures(start=start, end=end, on=timezone.localdate(), scope=scope)
+    figures.invoice_errors.invoices = totals.invoices_issued
     return Overview(
         start=start,
         end=end,
@@ -149,13 +155,16 @@ def overview(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTH
             scope=scope,
             aging_at_end=by_due,
             receivables_before_start=snapshot.open_total if snapshot else None,
+            totals=totals,
         ),
         aging=shown,
         aging_max=max((b["amount"] for b in shown), default=0),
         credit=kpis.credit_figures(start=start, end=end, scope=scope),
-        cash_received=cash_received(start=start, end=end, scope=scope),
+        cash_received=totals.cash_received,
         orders_by_status=order_counts_by_status(),
         trend=[s for s in snapshots if s.taken_on > end - datetime.timedelta(days=TREND_DAYS)],
+        quality=figures,
+        totals_through=through,
     )
 
 

@@ -68,14 +68,6 @@ DEFINITIONS = {
     "order_to_cash": "Order to cash = value date of the last payment − order date, per invoice paid in the period",
 }
 
-# Not computable yet: their data arrives with the collections and cash-application stages.
-NOT_YET_AVAILABLE = [
-    ("Promise-kept rate", "promises to pay kept ÷ promises due × 100 (needs promises to pay)"),
-    ("Dunning effectiveness", "share of items paid within N days of each dunning level (needs dunning)"),
-    ("Auto-match rate", "statement lines matched without a person ÷ all statement lines (needs cash application)"),
-    ("Invoice error rate by reason", "credit notes and disputes per invoice, by reason (needs disputes)"),
-]
-
 
 def aging_buckets() -> list[tuple[str, int | None, int | None]]:
     return list(getattr(settings, "O2C_AGING_BUCKETS", DEFAULT_AGING_BUCKETS))

@@ -439,9 +439,10 @@ def _strip_with(sql: str) -> str:
     return f"({sql.strip()})"
 
 
-def quality_figures(*, start, end, on: datetime.date, scope: Scope = EVERYTHING) -> Quality:
+def quality_figures(*, start, end, on: datetime.date, invoices_issued: int, scope: Scope = EVERYTHING) -> Quality:
     """The five quality KPIs in one query (one round trip for the dashboard). The invoices issued
-    (the error rate's denominator) are left at 0: the caller sets them from kpis.period_totals."""
+    in the period (the error rate's denominator) come from the caller: kpis.period_totals counts
+    them with the sales."""
     parts = [_PERFECT_SQL, _ERRORS_ONLY_SQL, _MATCH_SQL, _PROMISE_SQL, _DUNNING_SQL]
     sql = "SELECT " + ", ".join(_strip_with(part) for part in parts)
     with connection.cursor() as cursor:
@@ -449,7 +450,7 @@ def quality_figures(*, start, end, on: datetime.date, scope: Scope = EVERYTHING)
         perfect, errors, match, promise, dunning = (_json(v) for v in cursor.fetchone())
     return Quality(
         perfect_orders=PerfectOrders(**perfect),
-        invoice_errors=_invoice_errors(errors),
+        invoice_errors=_invoice_errors(errors | {"invoices": invoices_issued}),
         auto_match=AutoMatch(**match),
         promises=Promises(**promise),
         dunning=_dunning(dunning),

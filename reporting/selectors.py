@@ -142,8 +142,9 @@ def overview(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTH
     shown = by_due if basis == "due" else kpis.aging(on=end, basis=basis, scope=scope)
     through = kpis.totals_through()
     totals = kpis.period_totals(start=start, end=end, scope=scope, through=through)
-    figures = quality.quality_figures(start=start, end=end, on=timezone.localdate(), scope=scope)
-    figures.invoice_errors.invoices = totals.invoices_issued
+    figures = quality.quality_figures(
+        start=start, end=end, on=timezone.localdate(), invoices_issued=totals.invoices_issued, scope=scope
+    )
     return Overview(
         start=start,
         end=end,

@@ -117,6 +117,7 @@ ALLOWED: dict[str, set[str]] = {
     "reporting:sales": {FINANCE, CREDIT, AR},
     "reporting:payments": {FINANCE, CREDIT, AR},
     "reporting:holds": {FINANCE, CREDIT},
+    "reporting:quality_documents": {FINANCE},
     "portal:home": {CUSTOMER},
     "portal:invoice_pdf": {CUSTOMER},
     "portal:account": {CUSTOMER},

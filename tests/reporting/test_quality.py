@@ -359,8 +359,9 @@ def test_a_shorter_window_changes_the_figure(dunning, settings):
 
 def test_all_five_in_one_query(orders, errors, dunning, django_assert_num_queries):
     with django_assert_num_queries(1):
-        q = quality.quality_figures(start=START, end=END, on=ON)
+        q = quality.quality_figures(start=START, end=END, on=ON, invoices_issued=14)
     assert q.perfect_orders.rate == Decimal("16.7")
     assert q.invoice_errors.with_errors == 5  # J1, J2, J3, IP5 (its credit note) and IP7 (its dispute)
+    assert q.invoice_errors.rate == Decimal("35.7")  # 5 / 14 (J1..J10, IP1, IP2, IP5, IP7) x 100 = 35.71
     assert q.promises.rate is None  # nothing decided: no rate rather than 0 %
     assert [r["level"] for r in q.dunning] == [1, 2]

@@ -13,6 +13,9 @@ NAVIGATION = [
     ("Ready to bill", "invoicing:ready", "invoicing.issue_invoice"),
     ("Receivables", "receivables:open_items", "receivables.view_payment"),
     ("Cash", "desk:cash_queue", "receivables.add_payment"),
+    ("Credit balances", "receivables:refunds", "receivables.add_refund"),  # refunds asked for by AR
+    ("Write-off approvals", "receivables:write_off_approvals", "receivables.change_writeoff"),
+    ("Refund approvals", "receivables:refund_approvals", "receivables.change_refund"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
     ("Customer requests", "portal_staff:change_requests", "portal.view_changerequest"),
     ("Credit report", "reporting:credit", "credit.decide_credit_hold"),  # the credit manager's report view

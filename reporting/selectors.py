@@ -5,6 +5,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -20,10 +21,30 @@ from .models import ArSnapshot
 TREND_DAYS = 90
 
 
+_PAIRS_SQL = """
+WITH RECURSIVE pairs AS (
+    (SELECT segment, currency FROM orders_customer ORDER BY segment, currency LIMIT 1)
+    UNION ALL
+    SELECT n.segment, n.currency FROM pairs p CROSS JOIN LATERAL (
+        SELECT c.segment, c.currency FROM orders_customer c
+        WHERE (c.segment, c.currency) > (p.segment, p.currency)
+        ORDER BY c.segment, c.currency LIMIT 1
+    ) n
+)
+SELECT segment, currency FROM pairs
+"""
+
+
 def filter_choices() -> tuple[list[str], list[str]]:
-    """The customer segments and currencies in use, for the filter menus: one query over customers."""
-    pairs = Customer.objects.order_by().values_list("segment", "currency").distinct()
-    pairs = list(pairs)
+    """The customer segments and currencies in use, for the filter menus: one query over customers.
+    On PostgreSQL a skip scan through the (segment, currency) index (reporting 0004): one index
+    probe per distinct pair, however many customers there are."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_PAIRS_SQL)
+            pairs = cursor.fetchall()
+    else:
+        pairs = list(Customer.objects.order_by().values_list("segment", "currency").distinct())
     return sorted({s for s, _ in pairs if s}), sorted({c for _, c in pairs if c})
 
 

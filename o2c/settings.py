@@ -145,6 +145,10 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "task": "receivables.tasks.check_ledger_integrity",
         "schedule": crontab(hour=2, minute=0),
     },
+    "small-balances-nightly": {
+        "task": "receivables.tasks.write_off_small_balances",
+        "schedule": crontab(hour=1, minute=45),
+    },
     "ar-snapshot-nightly": {"task": "reporting.tasks.take_ar_snapshot", "schedule": crontab(hour=2, minute=30)},
     "stock-ledger-nightly": {"task": "fulfillment.tasks.check_stock_ledger", "schedule": crontab(hour=2, minute=15)},
     "requeue-stale-work": {  # work whose task never reached a worker (broker down at commit)

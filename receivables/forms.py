@@ -101,3 +101,21 @@ class StatementPeriodForm(_OwnIds, forms.Form):
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise forms.ValidationError("The end is before the start.")
         return data
+
+
+class WriteOffRequestForm(forms.Form):
+    amount = forms.DecimalField(label="Amount to write off", max_digits=14, decimal_places=2)
+    reason = forms.CharField(
+        max_length=200, help_text="Why it cannot be collected, e.g. 'Customer bankrupt, claim filed 3 Mar'."
+    )
+
+
+class RefundRequestForm(forms.Form):
+    amount = forms.DecimalField(label="Amount to refund", max_digits=14, decimal_places=2)
+    iban = forms.CharField(label="Pay to IBAN", max_length=42)
+    reason = forms.CharField(max_length=200)
+
+
+class DecisionForm(forms.Form):
+    action = forms.ChoiceField(choices=[("approve", "Approve and post"), ("reject", "Reject")])
+    note = forms.CharField(max_length=300, required=False)

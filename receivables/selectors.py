@@ -1,7 +1,7 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from invoicing.models import Invoice, InvoiceDocument
@@ -49,6 +49,8 @@ def ledger_balance(customer: Customer) -> Decimal:
 
 
 def unapplied_cash(customer: Customer) -> Decimal:
+    """Cash received and not yet used. A payment's `amount_applied` counts both the cash applied
+    to invoices and the cash refunded (receivables.writeoffs), so refunds are already taken off."""
     return (
         Payment.objects.filter(customer=customer)
         .exclude(status=Payment.Status.REVERSED)
@@ -116,7 +118,43 @@ def ledger_integrity_problems() -> list[str]:
             problems.append(
                 f"customer {customer_id}: ledger unapplied cash {row['unapplied']} != payments {expected_unapplied}"
             )
-    return problems
+    return problems + payment_usage_problems()
+
+
+def payment_usage_problems() -> list[str]:
+    """Per payment (not reversed): the cash it has used, `amount_applied`, equals its allocations
+    still in force plus its refunds paid out. One line per payment that differs."""
+    from .models import Refund
+
+    allocated = (
+        Allocation.objects.filter(payment=OuterRef("pk"), reversed_at__isnull=True)
+        .order_by()
+        .values("payment")
+        .annotate(t=Sum("amount"))
+        .values("t")
+    )
+    refunded = (
+        Refund.objects.filter(payment=OuterRef("pk"), status=Refund.Status.POSTED)
+        .order_by()
+        .values("payment")
+        .annotate(t=Sum("amount"))
+        .values("t")
+    )
+    money = DecimalField(max_digits=14, decimal_places=2)
+    rows = (
+        Payment.objects.exclude(status=Payment.Status.REVERSED)
+        .annotate(
+            allocated=Coalesce(Subquery(allocated, output_field=money), ZERO),
+            refunded=Coalesce(Subquery(refunded, output_field=money), ZERO),
+        )
+        .exclude(amount_applied=F("allocated") + F("refunded"))
+        .values_list("pk", "amount_applied", "allocated", "refunded")
+        .order_by("pk")
+    )
+    return [
+        f"payment {pk}: applied {applied} != allocations {alloc} + refunds {refund}"
+        for pk, applied, alloc, refund in rows
+    ]
 
 
 OPEN_ITEMS_ORDER = ("due_date", "id")  # oldest due first; the keyset of the open items list
@@ -211,3 +249,32 @@ def open_items_search(*, text: str = "", customer_id: int | None = None, currenc
             Q(number__icontains=text) | Q(customer__name__icontains=text) | Q(customer__account_number__iexact=text)
         )
     return items[:limit]
+
+
+# Write-offs and refunds ------------------------------------------------------------------------------
+def posted_write_offs():
+    from .models import WriteOff
+
+    return WriteOff.objects.filter(status=WriteOff.Status.POSTED).select_related(
+        "invoice__customer", "requested_by", "decided_by"
+    )
+
+
+def posted_refunds():
+    from .models import Refund
+
+    return Refund.objects.filter(status=Refund.Status.POSTED).select_related(
+        "payment__customer", "requested_by", "decided_by"
+    )
+
+
+def credit_balances():
+    """Payments with cash not applied to any invoice (a credit balance of their customer), largest
+    first: what may be applied later or refunded."""
+    return (
+        Payment.objects.exclude(status=Payment.Status.REVERSED)
+        .filter(amount_applied__lt=F("amount"))
+        .annotate(unapplied=F("amount") - F("amount_applied"))
+        .select_related("customer")
+        .order_by("-unapplied", "id")
+    )

@@ -67,3 +67,16 @@ def send_monthly_statement(customer_id: int, on: str) -> bool:
     from . import account_statement
 
     return account_statement.send_monthly_statement(customer_id=customer_id, on=datetime.date.fromisoformat(on))
+
+
+@shared_task(acks_late=True)
+def write_off_small_balances(on: str | None = None) -> int:
+    """Nightly: small balances due long enough ago are written off. Safe to run twice."""
+    import datetime
+
+    from django.utils import timezone
+
+    from . import writeoffs
+
+    day = datetime.date.fromisoformat(on) if on else timezone.localdate()
+    return len(writeoffs.write_off_small_balances(on=day))

@@ -19,8 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from credit.models import CreditDecision
 from invoicing.models import Invoice
@@ -67,14 +67,6 @@ DEFINITIONS = {
     "invoice_to_cash": "Invoice to cash = value date of the last payment − invoice date, per invoice paid in the period",
     "order_to_cash": "Order to cash = value date of the last payment − order date, per invoice paid in the period",
 }
-
-# Not computable yet: their data arrives with the collections and cash-application stages.
-NOT_YET_AVAILABLE = [
-    ("Promise-kept rate", "promises to pay kept ÷ promises due × 100 (needs promises to pay)"),
-    ("Dunning effectiveness", "share of items paid within N days of each dunning level (needs dunning)"),
-    ("Auto-match rate", "statement lines matched without a person ÷ all statement lines (needs cash application)"),
-    ("Invoice error rate by reason", "credit notes and disputes per invoice, by reason (needs disputes)"),
-]
 
 
 def aging_buckets() -> list[tuple[str, int | None, int | None]]:
@@ -257,28 +249,90 @@ def totals_of(buckets: list[dict]) -> dict[str, Decimal]:
 COUNT_BACK_MONTHS = 12  # count-back looks at most this many months back (then: not measurable)
 
 
+def totals_through() -> datetime.date | None:
+    """The last day the nightly DailyTotal rebuild covers (None: never rebuilt, read everything live)."""
+    from .models import DailyTotalsRefresh
+
+    return DailyTotalsRefresh.objects.order_by("-through").values_list("through", flat=True).first()
+
+
+@dataclass
+class PeriodTotals:
+    credit_sales: Decimal  # invoices + charges - credit notes issued in [start, end], gross
+    monthly_sales: dict  # {first day of month: credit sales} over COUNT_BACK_MONTHS up to `end`
+    invoices_issued: int  # invoices (not charges or credit notes) issued in [start, end]
+    cash_received: Decimal  # payments by value date in [start, end], reversed ones left out
+
+
+_TOTALS_SQL = """
+WITH days AS (
+    SELECT t.day, t.sales - t.credit_notes AS sales, t.invoices, t.cash FROM reporting_dailytotal t
+    WHERE t.day BETWEEN %(history_start)s AND %(end)s AND t.day <= %(through)s
+      AND (%(segment)s = '' OR t.segment = %(segment)s) AND (%(currency)s = '' OR t.currency = %(currency)s)
+    UNION ALL
+    SELECT i.issue_date, CASE WHEN i.kind = 'credit_note' THEN -i.total ELSE i.total END,
+           CASE WHEN i.kind = 'invoice' THEN 1 ELSE 0 END, 0
+    FROM invoicing_invoice i {invoice_customer}
+    WHERE i.status <> 'draft' AND i.issue_date BETWEEN %(history_start)s AND %(end)s AND i.issue_date > %(through)s
+      {invoice_scope}
+    UNION ALL
+    SELECT p.value_date, 0, 0, p.amount
+    FROM receivables_payment p {payment_customer}
+    WHERE p.status <> 'reversed' AND p.value_date BETWEEN %(start)s AND %(end)s AND p.value_date > %(through)s
+      {payment_scope}
+)
+SELECT EXTRACT(YEAR FROM day)::int, EXTRACT(MONTH FROM day)::int, COALESCE(SUM(sales), 0),
+       COALESCE(SUM(sales) FILTER (WHERE day >= %(start)s), 0),
+       COALESCE(SUM(invoices) FILTER (WHERE day >= %(start)s), 0),
+       COALESCE(SUM(cash) FILTER (WHERE day >= %(start)s), 0)
+FROM days GROUP BY 1, 2
+"""
+
+
+def period_totals(
+    *, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING, through: datetime.date | None = None
+) -> PeriodTotals:
+    """Credit sales (the period's and each month's for count-back), invoices issued and cash received,
+    in one query: closed days up to `through` from the nightly DailyTotal rows, the days after it
+    live from invoices and payments (through their date indexes). `through` None: all live."""
+    history_start = min(start, _months_back(_month_start(end), COUNT_BACK_MONTHS - 1))
+    join = "JOIN orders_customer c ON c.id = {}.customer_id" if scope.segment else ""
+    sql = _TOTALS_SQL.format(
+        invoice_customer=join.format("i"),
+        payment_customer=join.format("p"),
+        invoice_scope=(" AND c.segment = %(segment)s" if scope.segment else "")
+        + (" AND i.currency = %(currency)s" if scope.currency else ""),
+        payment_scope=(" AND c.segment = %(segment)s" if scope.segment else "")
+        + (" AND p.currency = %(currency)s" if scope.currency else ""),
+    )
+    params = {
+        "start": start,
+        "end": end,
+        "history_start": history_start,
+        "through": through or datetime.date(1, 1, 1),
+        "segment": scope.segment,
+        "currency": scope.currency,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    monthly, period, invoices, cash = {}, D0, 0, D0
+    for year, month, sales, in_period, issued, received in rows:  # one row per month, at most a few dozen
+        monthly[datetime.date(year, month, 1)] = Decimal(sales)
+        period += Decimal(in_period)
+        invoices += int(issued)
+        cash += Decimal(received)
+    return PeriodTotals(
+        credit_sales=period, monthly_sales=monthly, invoices_issued=invoices, cash_received=cash.quantize(D0)
+    )
+
+
 def credit_sales(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING) -> tuple[Decimal, dict]:
     """Credit sales (invoices - credit notes, gross, by issue date) of the period [start, end],
-    and per calendar month over the COUNT_BACK_MONTHS months up to `end` (for count-back):
-    one GROUP BY month. Returns (period sales, {month's first day: sales})."""
-    history_start = min(start, _months_back(_month_start(end), COUNT_BACK_MONTHS - 1))
-    signed = Case(When(kind=Invoice.Kind.CREDIT_NOTE, then=-F("total")), default=F("total"), output_field=MONEY_FIELD)
-    rows = (
-        Invoice.objects.filter(scope.invoices(), issue_date__gte=history_start, issue_date__lte=end)
-        .exclude(status=Invoice.Status.DRAFT)
-        .annotate(month=TruncMonth("issue_date"))
-        .order_by()
-        .values("month")
-        .annotate(
-            sales=Coalesce(Sum(signed), ZERO),
-            in_period=Coalesce(Sum(signed, filter=Q(issue_date__gte=start)), ZERO),
-        )
-    )
-    monthly, period = {}, D0
-    for row in rows:  # one row per month, at most a few dozen
-        monthly[row["month"]] = row["sales"]
-        period += row["in_period"]
-    return period, monthly
+    and per calendar month over the COUNT_BACK_MONTHS months up to `end` (for count-back), read
+    live. Returns (period sales, {month's first day: sales})."""
+    totals = period_totals(start=start, end=end, scope=scope)
+    return totals.credit_sales, totals.monthly_sales
 
 
 def _months_back(month: datetime.date, count: int) -> datetime.date:
@@ -361,17 +415,22 @@ def kpis(
     scope: Scope = EVERYTHING,
     aging_at_end: list[dict] | None = None,
     receivables_before_start: Decimal | None = None,
+    totals: PeriodTotals | None = None,
 ) -> Kpis:
     """DSO (standard and count-back), BPDSO, ADD, CEI and % current for the period [start, end]:
     three queries (receivables at the end, at the start, the sales). `aging_at_end` (the aging by
     due date on `end`, when the caller has it already) saves the first; `receivables_before_start`
-    (open at the end of the day before `start`, from that day's nightly snapshot) the second."""
+    (open at the end of the day before `start`, from that day's nightly snapshot) the second;
+    `totals` (period_totals, when the caller has them) the third."""
     at_end = totals_of(aging_at_end) if aging_at_end is not None else receivables_on(on=end, scope=scope)
     if receivables_before_start is not None:
         at_start = {"total": receivables_before_start}
     else:
         at_start = receivables_on(on=start - datetime.timedelta(days=1), scope=scope)
-    sales, monthly = credit_sales(start=start, end=end, scope=scope)
+    if totals is not None:
+        sales, monthly = totals.credit_sales, totals.monthly_sales
+    else:
+        sales, monthly = credit_sales(start=start, end=end, scope=scope)
     days = (end - start).days + 1
     ar, current = at_end["total"], at_end["current"]
     dso = _days(ar / sales * days) if sales > 0 else None

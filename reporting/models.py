@@ -44,3 +44,39 @@ class CashForecastWeek(models.Model):
 
     def __str__(self) -> str:
         return f"Forecast of {self.made_on} for the week of {self.week_start}: {self.expected} {self.currency}"
+
+
+class DailyTotal(models.Model):
+    """Credit sales and cash received of one closed day, per customer segment and currency, so the
+    dashboard reads a few hundred rows instead of a year of invoices and payments. Rebuilt in full
+    every night (DailyTotalsRefresh), so a back-dated document or a reversed payment is counted
+    from the next night on; days after the last refresh are always read live."""
+
+    day = models.DateField()
+    segment = models.CharField(max_length=30, blank=True)
+    currency = models.CharField(max_length=3)
+    sales = models.DecimalField(**MONEY, default=0, help_text="Invoices and charges issued that day (gross).")
+    credit_notes = models.DecimalField(**MONEY, default=0, help_text="Credit notes issued that day (gross).")
+    invoices = models.PositiveIntegerField(default=0, help_text="Invoices (not charges, not credit notes) issued.")
+    cash = models.DecimalField(**MONEY, default=0, help_text="Payments by value date, reversed ones left out.")
+
+    class Meta:
+        ordering = ["day", "segment", "currency"]
+        constraints = [models.UniqueConstraint(fields=["day", "segment", "currency"], name="dailytotal_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.segment or '-'} {self.currency}"
+
+
+class DailyTotalsRefresh(models.Model):
+    """One row per nightly rebuild of DailyTotal: the totals are complete through `through`."""
+
+    through = models.DateField(unique=True)
+    refreshed_at = models.DateTimeField(auto_now_add=True)
+    days = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-through"]
+
+    def __str__(self) -> str:
+        return f"Daily totals through {self.through}"

@@ -5,13 +5,14 @@ import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from o2c.core import roles
 
 from . import digest, forecast, kpis
-from .models import ArSnapshot, CashForecastWeek
+from .models import ArSnapshot, CashForecastWeek, DailyTotal, DailyTotalsRefresh
 
 
 def take_ar_snapshot(*, on: datetime.date) -> tuple[ArSnapshot, bool]:
@@ -19,6 +20,7 @@ def take_ar_snapshot(*, on: datetime.date) -> tuple[ArSnapshot, bool]:
     returned unchanged (created False), so running the nightly task twice changes nothing.
     Open, current and overdue receivables and the aging are rebuilt from the ledger for `on`;
     DSO is over the 90 days up to `on`."""
+    refresh_daily_totals(through=timezone.localdate() - datetime.timedelta(days=1))
     existing = ArSnapshot.objects.filter(taken_on=on).first()
     if existing is not None:
         return existing, False
@@ -38,6 +40,48 @@ def take_ar_snapshot(*, on: datetime.date) -> tuple[ArSnapshot, bool]:
                 "aging": [{"label": b["label"], "amount": str(b["amount"])} for b in buckets],
             },
         )
+
+
+_DAILY_TOTALS_SQL = """
+INSERT INTO reporting_dailytotal (day, segment, currency, sales, credit_notes, invoices, cash)
+SELECT day, segment, currency, SUM(sales), SUM(credit_notes), SUM(invoices), SUM(cash) FROM (
+    SELECT i.issue_date AS day, c.segment AS segment, i.currency AS currency,
+           COALESCE(SUM(CASE WHEN i.kind <> 'credit_note' THEN i.total END), 0) AS sales,
+           COALESCE(SUM(CASE WHEN i.kind = 'credit_note' THEN i.total END), 0) AS credit_notes,
+           COUNT(CASE WHEN i.kind = 'invoice' THEN 1 END) AS invoices, 0 AS cash
+    FROM invoicing_invoice i JOIN orders_customer c ON c.id = i.customer_id
+    WHERE i.status <> 'draft' AND i.issue_date <= %(through)s
+    GROUP BY i.issue_date, c.segment, i.currency
+    UNION ALL
+    SELECT p.value_date, c.segment, p.currency, 0, 0, 0, SUM(p.amount)
+    FROM receivables_payment p JOIN orders_customer c ON c.id = p.customer_id
+    WHERE p.status <> 'reversed' AND p.value_date <= %(through)s
+    GROUP BY p.value_date, c.segment, p.currency
+) t
+GROUP BY day, segment, currency
+"""
+
+
+def refresh_daily_totals(*, through: datetime.date) -> DailyTotalsRefresh:
+    """Rebuild the daily credit sales and cash totals of every day up to `through` (one GROUP BY
+    over invoices and payments), once per `through`: a second call the same night returns the
+    first refresh. The whole history is rebuilt, so documents dated in the past and reversed
+    payments entered since the last night are counted correctly from now on."""
+    existing = DailyTotalsRefresh.objects.filter(through=through).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # two workers rebuilding at once: the second waits, then finds it done
+            with connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE reporting_dailytotalsrefresh IN SHARE ROW EXCLUSIVE MODE")
+        existing = DailyTotalsRefresh.objects.filter(through=through).first()
+        if existing is not None:
+            return existing
+        DailyTotal.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(_DAILY_TOTALS_SQL, {"through": through})
+            days = cursor.rowcount
+        return DailyTotalsRefresh.objects.create(through=through, days=max(days, 0))
 
 
 def record_cash_forecast(*, on: datetime.date) -> list[CashForecastWeek]:

@@ -14,4 +14,5 @@ urlpatterns = [
     path("sales/", views.sales_invoices, name="sales"),
     path("cash/", views.payments, name="payments"),
     path("credit-holds/", views.held_orders, name="holds"),
+    path("quality/<slug:measure>/", views.quality_documents, name="quality_documents"),
 ]

@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from o2c.core.exports import download
 from o2c.core.pagination import keyset_page
 
-from . import charts, forecast, kpis, selectors
+from . import charts, forecast, kpis, quality, selectors
 from .forms import ReportFilterForm
 
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -88,6 +88,28 @@ def _kpi_rows(k: kpis.Kpis) -> list[tuple]:
     ]
 
 
+def quality_definitions(days: int) -> dict:
+    return quality.DEFINITIONS | {"dunning": quality.DEFINITIONS["dunning"].format(days=days)}
+
+
+def _quality_rows(q: quality.Quality) -> list[tuple]:
+    d = quality_definitions(q.window_days)
+    rows = [
+        ("Perfect order rate", q.perfect_orders.rate, "%", d["perfect_order"]),
+        ("Invoice error rate", q.invoice_errors.rate, "%", d["invoice_errors"]),
+    ]
+    rows += [(f"Invoice errors: {r['label']}", r["rate"], "% of invoices", "") for r in q.invoice_errors.by_reason]
+    rows += [
+        ("Auto-match rate", q.auto_match.rate, "%", d["auto_match"]),
+        ("Promise-kept rate", q.promises.rate, "%", d["promise_kept"]),
+    ]
+    rows += [
+        (f"Dunning effectiveness, {r['procedure']} level {r['level']} ({r['name']})", r["rate"], "%", d["dunning"])
+        for r in q.dunning
+    ]
+    return rows
+
+
 def _aging_rows(buckets):
     return [(b["label"], b["amount"], b["count"]) for b in buckets]
 
@@ -116,6 +138,7 @@ def dashboard(request):
         rows = [(name, value, unit, definition) for name, value, unit, definition in _kpi_rows(o.kpis)]
         rows += [("Credit hold rate", o.credit.hold_rate, "%", kpis.DEFINITIONS["hold_rate"])]
         rows += [("Cash received", o.cash_received, "", "payments by value date in the period")]
+        rows += _quality_rows(o.quality)
         return _export(request, ["Figure", "Value", "Unit", "Definition"], rows, "kpis")
     context = {
         "o": o,
@@ -126,7 +149,8 @@ def dashboard(request):
         "definitions": kpis.DEFINITIONS,
         "basis_label": kpis.BASIS_LABELS[o.basis],
         "trend_chart": _trend_chart(o.trend),
-        "not_yet": kpis.NOT_YET_AVAILABLE,
+        "quality": o.quality,
+        "quality_definitions": quality_definitions(o.quality.window_days),
         "view_name": "reporting:dashboard",
     }
     return render(request, "reporting/dashboard.html", context)
@@ -363,3 +387,71 @@ def held_orders(request):
         return _export(request, ["Order", "Customer", "Held at", "Status now", "Reasons"], data, "credit-holds")
     context = {"rows": rows[:500], "f": f, "form": form, "currency": f["currency"], "view_name": "reporting:holds"}
     return render(request, "reporting/held_orders.html", context)
+
+
+QUALITY_DRILLS = {
+    "perfect-orders": (
+        "Orders behind the perfect order rate",
+        "perfect_order",
+        [
+            "Order",
+            "Customer",
+            "Requested",
+            "Last shipped",
+            "Shipments",
+            "On time",
+            "Complete",
+            "Undamaged",
+            "Invoiced right",
+        ],
+        quality.perfect_order_rows,
+    ),
+    "invoice-errors": (
+        "Credit notes and disputes behind the invoice error rate",
+        "invoice_errors",
+        ["Document", "Kind", "Reason", "Invoice", "Customer", "Date", "Amount"],
+        quality.invoice_error_rows,
+    ),
+    "auto-match": (
+        "Incoming bank lines behind the auto-match rate",
+        "auto_match",
+        ["Booked", "Payer", "Amount", "Currency", "Matched", "Remittance"],
+        quality.auto_match_rows,
+    ),
+    "promises": (
+        "Promises to pay due in the period",
+        "promise_kept",
+        ["Promised for", "Customer", "Amount", "Currency", "Status", "Closed on", "Note"],
+        quality.promise_rows,
+    ),
+    "dunning": (
+        "Dunned items behind the dunning effectiveness",
+        "dunning",
+        ["Invoice", "Customer", "Level", "Letter sent", "Dunned", "Paid in the window", "Outcome"],
+        quality.dunning_rows,
+    ),
+}
+
+
+@any_permission("reporting.view_reports")
+def quality_documents(request, measure: str):
+    """The documents behind one quality KPI (at most 5,000 on the page; the export has the same)."""
+    if measure not in QUALITY_DRILLS:
+        raise Http404(f"No quality figure {measure!r}: choose one of {', '.join(QUALITY_DRILLS)}.")
+    title, key, headers, read = QUALITY_DRILLS[measure]
+    form, f = _filters(request)
+    extra = {"on": timezone.localdate()} if measure == "dunning" else {}
+    rows = read(start=f["start"], end=f["end"], scope=f["scope"], **extra)
+    if _wants_export(request):
+        return _export(request, headers, rows, measure)
+    context = {
+        "rows": rows,
+        "headers": headers,
+        "title": title,
+        "definition": quality_definitions(quality.window_days())[key],
+        "f": f,
+        "form": form,
+        "currency": f["currency"],
+        "view_name": "reporting:dashboard",
+    }
+    return render(request, "reporting/quality_documents.html", context)

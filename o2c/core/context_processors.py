@@ -15,6 +15,9 @@ NAVIGATION = [
     ("Cash", "desk:cash_queue", "receivables.add_payment"),
     ("Disputes", "receivables:disputes", "receivables.view_dispute"),
     ("Collections", "receivables:worklist", "receivables.view_collectionactivity"),
+    ("Credit balances", "receivables:refunds", "receivables.add_refund"),  # refunds asked for by AR
+    ("Write-off approvals", "receivables:write_off_approvals", "receivables.change_writeoff"),
+    ("Refund approvals", "receivables:refund_approvals", "receivables.change_refund"),
     ("Reports", "reporting:dashboard", "reporting.view_reports"),
     ("Customer requests", "portal_staff:change_requests", "portal.view_changerequest"),
     ("Credit report", "reporting:credit", "credit.decide_credit_hold"),  # the credit manager's report view

@@ -123,6 +123,14 @@ ALLOWED: dict[str, set[str]] = {
     "desk:account_follow_up": {AR, FINANCE},
     "desk:account_statement": {AR, FINANCE},
     "desk:account_task_done": {AR, FINANCE},
+    "receivables:write_offs": {AR, FINANCE},
+    "receivables:write_off_new": {AR},  # add_writeoff
+    "receivables:write_off_approvals": {FINANCE},  # change_writeoff
+    "receivables:write_off_decide": {FINANCE},
+    "receivables:refunds": {AR, FINANCE},
+    "receivables:refund_new": {AR},  # add_refund
+    "receivables:refund_approvals": {FINANCE},  # change_refund
+    "receivables:refund_decide": {FINANCE},
     "reporting:dashboard": {FINANCE},
     "reporting:credit": {FINANCE, CREDIT},
     "reporting:receivables": {FINANCE, AR},
@@ -133,6 +141,7 @@ ALLOWED: dict[str, set[str]] = {
     "reporting:sales": {FINANCE, CREDIT, AR},
     "reporting:payments": {FINANCE, CREDIT, AR},
     "reporting:holds": {FINANCE, CREDIT},
+    "reporting:quality_documents": {FINANCE},
     "portal:home": {CUSTOMER},
     "portal:invoice_pdf": {CUSTOMER},
     "portal:account": {CUSTOMER},

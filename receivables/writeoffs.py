@@ -20,7 +20,7 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Sum
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 from schwifty import IBAN
@@ -30,7 +30,7 @@ from invoicing import services as invoicing
 from invoicing.models import Invoice
 from o2c.core import timeline
 
-from .models import Account, CollectionsSettings, JournalEntry, Payment, Refund, WriteOff
+from .models import Account, CollectionsSettings, Dispute, JournalEntry, Payment, Refund, WriteOff
 from .services import ReceivablesError, _post
 
 ZERO = Decimal("0")
@@ -62,7 +62,8 @@ def _positive(amount, where: str) -> Decimal:
 
 # --- small balances --------------------------------------------------------------------------------
 def small_balance_candidates(*, on: datetime.date):
-    """Issued invoices (not credit notes) with 0 < open <= the limit, due before `on` - min days."""
+    """Issued invoices (not credit notes) with 0 < open <= the limit, due before `on` - min days,
+    and no dispute still open on them (the customer contests it: a person decides, not the run)."""
     rules = CollectionsSettings.current()
     cutoff = on - datetime.timedelta(days=rules.small_balance_min_days)
     return (
@@ -73,6 +74,7 @@ def small_balance_candidates(*, on: datetime.date):
             due_date__lt=cutoff,
         )
         .exclude(kind=Invoice.Kind.CREDIT_NOTE)
+        .exclude(Exists(Dispute.objects.filter(invoice=OuterRef("pk")).exclude(status=Dispute.Status.RESOLVED)))
         .order_by("id")
     )
 

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from invoicing.models import Invoice
 from o2c.core.models import TimelineEvent
 from receivables import selectors, services, writeoffs
-from receivables.models import Account, CollectionsSettings, JournalEntry, JournalLine, Refund, WriteOff
+from receivables.models import Account, CollectionsSettings, Dispute, JournalEntry, JournalLine, Refund, WriteOff
 from receivables.tasks import write_off_small_balances
 from receivables.writeoffs import WriteOffError
 from tests.core.factories import AR
@@ -89,6 +89,14 @@ def test_small_balance_limits_come_from_the_settings(customer):
     rules.save()
     invoice = open_invoice(customer, "50.00", open_amount="4.99", issue_date=D(2026, 12, 1))  # due 31 Dec
     assert [w.invoice for w in writeoffs.write_off_small_balances(on=ON)] == [invoice]
+
+
+def test_small_balance_under_dispute_is_left_for_a_person(customer):
+    disputed = open_invoice(customer, "80.00", open_amount="0.40", issue_date=D(2026, 10, 1))
+    Dispute.objects.create(invoice=disputed, customer=customer, reason=Dispute.Reason.PRICE, amount=Decimal("0.40"))
+    assert writeoffs.write_off_small_balances(on=ON) == []
+    Dispute.objects.filter(invoice=disputed).update(status=Dispute.Status.RESOLVED)
+    assert [w.invoice for w in writeoffs.write_off_small_balances(on=ON)] == [disputed]
 
 
 def test_nightly_task_is_idempotent(customer):

@@ -18,7 +18,6 @@ import time
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -26,7 +25,7 @@ from django.utils import timezone
 
 from credit.models import CreditProfile
 from invoicing.models import Invoice
-from o2c.bench.common import Figure, copy_rows, measured_then_rolled_back, require_postgresql, timed
+from o2c.bench.common import Figure, copy_rows, measured_then_rolled_back, require_postgresql, role_group, timed
 from o2c.core import roles
 from orders.models import Customer, PaymentTerms
 from receivables import collections
@@ -85,7 +84,7 @@ def _load(scale: float) -> dict:
     # the bench user is the first collector; the others are plain users
     user_model = get_user_model()
     me, _ = user_model.objects.get_or_create(username="bench-collector")
-    me.groups.add(Group.objects.get(name=roles.AR_CLERK))
+    me.groups.add(role_group(roles.AR_CLERK))
     collector_rows = [Collector.objects.create(user=me)]
     for n in range(1, COLLECTORS):
         user = user_model.objects.create(username=f"bench-collector-{n}", first_name="Collector", last_name=str(n))

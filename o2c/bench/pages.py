@@ -11,7 +11,6 @@ floor of PERFORMANCE.md for the same row count: the same 50 rows (same order, cu
 rendered by a bare Django template. Target: within 2x."""
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.template import Context, Template
 from django.test import Client
@@ -19,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from invoicing.models import Invoice
 from o2c import dataset
-from o2c.bench.common import Figure, measured_then_rolled_back, require_postgresql, timed
+from o2c.bench.common import Figure, measured_then_rolled_back, require_postgresql, role_group, timed
 from o2c.core import roles
 from orders.models import Customer, SalesOrder
 from portal.models import PortalAccess
@@ -58,7 +57,7 @@ def _staff_client() -> Client:
         roles.FINANCE_MANAGER,
         roles.WAREHOUSE,
     ]
-    user.groups.add(*Group.objects.filter(name__in=names))
+    user.groups.add(*(role_group(name) for name in names))
     client = Client()
     client.force_login(user)
     return client
@@ -66,7 +65,7 @@ def _staff_client() -> Client:
 
 def _portal_client(customer_id: int) -> Client:
     user, _ = get_user_model().objects.get_or_create(username=f"bench-pages-portal-{customer_id}")
-    user.groups.add(Group.objects.get(name=roles.CUSTOMER))
+    user.groups.add(role_group(roles.CUSTOMER))
     PortalAccess.objects.get_or_create(user=user, defaults={"customer_id": customer_id})
     client = Client()
     client.force_login(user)
@@ -90,8 +89,6 @@ def _page(client: Client, name: str, url: str, floor: float | None = None, extra
 
 
 def _measure(sizes: dict) -> list[Figure]:
-    if not Group.objects.filter(name=roles.CUSTOMER).exists():
-        roles.sync_roles()
     invoice = Invoice.objects.filter(kind="invoice", status="issued").order_by("-id").first()
     order = SalesOrder.objects.filter(pk=invoice.order_id).first() or SalesOrder.objects.order_by("-id").first()
     customer_id = invoice.customer_id

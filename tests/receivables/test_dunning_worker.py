@@ -5,8 +5,10 @@ the same day's tasks run again send nothing twice."""
 import datetime
 import time
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 
 from invoicing import services as invoicing
 from o2c import flow
@@ -33,6 +35,9 @@ def wait_for(condition, seconds: float = 90):
 
 def test_worker_sends_the_days_reminder_and_letter_once(smtp_server, celery_worker_control):  # noqa: F811
     mailbox, port = smtp_server
+    # The default reminder policies and procedure come from a data migration; an earlier
+    # transactional test may have flushed them, so lay them down again (get_or_create).
+    import_module("receivables.migrations.0008_dunning_defaults").create(django_apps, None)
     f.company()
     settings = CollectionsSettings.current()
     settings.dunning_mode = "automatic"

@@ -94,6 +94,14 @@ WITH candidates AS (  -- orders with a shipment leaving around the period (the s
     JOIN fulfillment_shipmentline sl ON sl.order_line_id = ol.id
     JOIN fulfillment_shipment s ON s.id = sl.shipment_id
     WHERE s.shipped_at IS NOT NULL
+), line_shipped AS (  -- per order line, what left in any shipment (one pass, joined by hash below)
+    SELECT order_line_id, SUM(quantity) AS quantity FROM shipped_lines GROUP BY order_line_id
+), order_complete AS (  -- per order: every line shipped in full
+    SELECT ol.order_id, bool_and(ol.quantity <= COALESCE(ls.quantity, 0)) AS all_shipped
+    FROM candidates k
+    JOIN orders_salesorderline ol ON ol.order_id = k.order_id
+    LEFT JOIN line_shipped ls ON ls.order_line_id = ol.id
+    GROUP BY ol.order_id
 ), shipped_orders AS (
     SELECT o.id, o.number, o.requested_date, MIN(c.name) AS customer,
            MIN(x.shipped_on) AS first_shipped, MAX(x.shipped_on) AS last_shipped,
@@ -107,10 +115,7 @@ WITH candidates AS (  -- orders with a shipment leaving around the period (the s
 ), flagged AS (
     SELECT so.*,
         (so.requested_date IS NULL OR so.last_shipped <= so.requested_date) AS on_time,
-        (so.shipments = 1 AND NOT EXISTS (
-            SELECT 1 FROM orders_salesorderline ol WHERE ol.order_id = so.id AND ol.quantity > COALESCE(
-                (SELECT SUM(x.quantity) FROM shipped_lines x WHERE x.order_line_id = ol.id), 0)
-        )) AS complete,
+        (so.shipments = 1 AND oc.all_shipped) AS complete,
         NOT EXISTS (
             SELECT 1 FROM fulfillment_deliverydiscrepancy d
             JOIN fulfillment_shipmentline sl ON sl.id = d.shipment_line_id
@@ -124,6 +129,7 @@ WITH candidates AS (  -- orders with a shipment leaving around the period (the s
                 OR EXISTS (SELECT 1 FROM receivables_dispute d WHERE d.invoice_id = i.id))
         ) AS invoiced_right
     FROM shipped_orders so
+    JOIN order_complete oc ON oc.order_id = so.id
 )
 """
 _PERFECT_SQL = (

@@ -246,7 +246,10 @@ def return_detail(request, pk: int):
 def atp(request):
     """The partial order entry includes: per SKU typed, available today and by the requested
     date (on hand - reserved + expected receipts), and the next receipt's date."""
-    on = parse_date(request.GET.get("on") or "") or timezone.localdate()
+    try:
+        on = parse_date(request.GET.get("on") or "") or timezone.localdate()
+    except ValueError:  # well formed but not a day (31 February): show today's figures
+        on = timezone.localdate()
     skus = [s.strip() for s in request.GET.getlist("sku") if s.strip()][:50]
     return render(request, "fulfillment/_atp.html", atp_context(skus, on))
 

@@ -26,10 +26,10 @@ from decimal import Decimal
 
 from django.db.models import F, Q, Sum
 
+from .dispute_selectors import disputed_amounts
 from .models import (
     CollectionSkip,
     CollectionsSettings,
-    Dispute,
     DunningBlock,
     DunningRun,
     PayerIdentity,
@@ -106,14 +106,7 @@ class _Facts:
             .filter(Q(until__isnull=True) | Q(until__gte=on))
             .values_list("customer_id", "reason")
         }
-        disputed = dict(
-            _scoped(Dispute.objects, "invoice_id", invoice_ids)
-            .exclude(status=Dispute.Status.RESOLVED)
-            .values("invoice_id")
-            .annotate(total=Sum("amount"))
-            .values_list("invoice_id", "total")
-            .order_by()
-        )
+        disputed = disputed_amounts(invoice_ids if len(invoice_ids) <= SCOPE_LIMIT else None)
         not_broken = Q(status=PromiseToPay.Status.OPEN) & Q(
             promised_date__gte=on - datetime.timedelta(days=settings.promise_grace_days)
         )

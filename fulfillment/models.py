@@ -243,7 +243,11 @@ class Shipment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["warehouse", "status", "id"], name="shipment_queue")]
+        indexes = [
+            models.Index(fields=["warehouse", "status", "id"], name="shipment_queue"),
+            # Reports find what left in a period, and the order-quality refresh what left since its last run.
+            models.Index(fields=["shipped_at"], name="shipment_shipped_at", condition=Q(shipped_at__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return self.number

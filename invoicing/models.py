@@ -83,10 +83,14 @@ class Invoice(models.Model):
             # Aging and the open-items totals read only this (index-only scan over the open items).
             models.Index(
                 fields=["due_date"],
-                include=["amount_open"],
+                include=["amount_open", "kind"],
                 name="invoice_open_aging",
                 condition=Q(status="issued", amount_open__gt=0),
             ),
+            # The order-quality refresh finds the credit notes issued since its last run, the invoice error
+            # rate those of a period (few rows each).
+            models.Index(fields=["issued_at"], name="credit_note_issued", condition=Q(kind="credit_note")),
+            models.Index(fields=["issue_date"], name="credit_note_issue_date", condition=Q(kind="credit_note")),
         ]
         constraints = [
             models.CheckConstraint(

@@ -150,6 +150,15 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "schedule": crontab(hour=1, minute=45),
     },
     "ar-snapshot-nightly": {"task": "reporting.tasks.take_ar_snapshot", "schedule": crontab(hour=2, minute=30)},
+    "order-quality-refresh": {  # perfect-order checks of the orders touched since the last run
+        "task": "reporting.tasks.refresh_order_quality",
+        "schedule": crontab(minute="*/10"),
+    },
+    "order-quality-full": {  # Sunday night: every shipped order again (a changed requested date, a deletion)
+        "task": "reporting.tasks.refresh_order_quality",
+        "schedule": crontab(hour=3, minute=30, day_of_week="sun"),
+        "kwargs": {"full": True},
+    },
     "stock-ledger-nightly": {"task": "fulfillment.tasks.check_stock_ledger", "schedule": crontab(hour=2, minute=15)},
     "requeue-stale-work": {  # work whose task never reached a worker (broker down at commit)
         "task": "o2c.tasks.requeue_stale_work",

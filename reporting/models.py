@@ -80,3 +80,50 @@ class DailyTotalsRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"Daily totals through {self.through}"
+
+
+class OrderQuality(models.Model):
+    """One shipped order's four perfect-order checks, worked out once (quality.refresh_order_quality,
+    every few minutes by beat) so the perfect order rate sums a column instead of walking shipments,
+    proofs of delivery, credit notes and disputes at read time. Orders touched since the last refresh
+    (shipped, a discrepancy, a credit note, a dispute) are worked out live on read, so the figure is
+    never stale. Currency is the order's; the customer's segment is joined on read."""
+
+    order = models.OneToOneField("orders.SalesOrder", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    customer = models.ForeignKey("orders.Customer", on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    first_shipped = models.DateField(help_text="The day its first shipment left: the period it counts in.")
+    last_shipped = models.DateField()
+    shipments = models.PositiveIntegerField()
+    on_time = models.BooleanField()
+    complete = models.BooleanField()
+    undamaged = models.BooleanField()
+    invoiced_right = models.BooleanField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["first_shipped"],
+                include=["order", "customer", "currency", "on_time", "complete", "undamaged", "invoiced_right"],
+                name="orderquality_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Order #{self.order_id} first shipped {self.first_shipped}"
+
+
+class OrderQualityRefresh(models.Model):
+    """One row per refresh of OrderQuality: every order touched before `started_at` (less a margin
+    for transactions that were still open then) is in the table."""
+
+    started_at = models.DateTimeField(db_index=True)
+    orders = models.PositiveIntegerField(default=0, help_text="Orders worked out by this refresh.")
+    full = models.BooleanField(default=False, help_text="Every shipped order, not only those touched since.")
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"Order quality as of {self.started_at:%Y-%m-%d %H:%M}"

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from o2c.core import roles
 
-from . import digest, forecast, kpis
-from .models import ArSnapshot, CashForecastWeek, DailyTotal, DailyTotalsRefresh
+from . import digest, forecast, kpis, quality
+from .models import ArSnapshot, CashForecastWeek, DailyTotal, DailyTotalsRefresh, OrderQuality, OrderQualityRefresh
 
 
 def take_ar_snapshot(*, on: datetime.date) -> tuple[ArSnapshot, bool]:
@@ -82,6 +82,28 @@ def refresh_daily_totals(*, through: datetime.date) -> DailyTotalsRefresh:
             cursor.execute(_DAILY_TOTALS_SQL, {"through": through})
             days = cursor.rowcount
         return DailyTotalsRefresh.objects.create(through=through, days=max(days, 0))
+
+
+def refresh_order_quality(*, full: bool = False) -> OrderQualityRefresh:
+    """Work out the perfect-order checks of every order touched since the last refresh (less a margin
+    for transactions still open then), or of every shipped order when `full` or on the first run, and
+    store them in OrderQuality. Two refreshes at once: the second waits for the first, then does only
+    what was touched in between. Safe to run at any time; a read never waits for it."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE reporting_orderqualityrefresh IN SHARE ROW EXCLUSIVE MODE")
+        started = timezone.now()
+        last = OrderQualityRefresh.objects.first()
+        full = full or last is None
+        if full:
+            OrderQuality.objects.all().delete()
+        since = datetime.datetime.min.replace(tzinfo=datetime.UTC) if full else last.started_at - quality.REFRESH_MARGIN
+        with connection.cursor() as cursor:
+            cursor.execute(quality.REFRESH_SQL, {"since": since, "tz": settings.TIME_ZONE})
+            orders = max(cursor.rowcount, 0)
+            if full:  # the planner must know the table's new size for the period reads
+                cursor.execute("ANALYZE reporting_orderquality")
+        return OrderQualityRefresh.objects.create(started_at=started, orders=orders, full=full)
 
 
 def record_cash_forecast(*, on: datetime.date) -> list[CashForecastWeek]:

@@ -24,6 +24,22 @@ def take_ar_snapshot(self, on: str | None = None) -> int:
     return snapshot.pk
 
 
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=1800,  # the full run over years of orders takes minutes
+    soft_time_limit=1700,
+)
+def refresh_order_quality(self, full: bool = False) -> int:
+    """Every 10 minutes ("order-quality-refresh"), and in full on Sunday night ("order-quality-full"):
+    the perfect-order checks of the orders touched since the last run. Idempotent: a redelivery only
+    works the same orders out again. Returns the number of orders worked out."""
+    return services.refresh_order_quality(full=full).orders
+
+
 @shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def record_cash_forecast(self, on: str | None = None) -> int:
     """Weekly, Monday morning ("cash-forecast-weekly"): store the 13-week forecast made that day,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from fulfillment.models import DeliveryDiscrepancy, ProofOfDelivery, Shipment, ShipmentLine
 from invoicing.models import BankAccount, Invoice
@@ -22,7 +23,8 @@ from receivables.models import (
     PromiseToPay,
     StatementLine,
 )
-from reporting import quality
+from reporting import quality, services
+from reporting.models import OrderQuality
 from tests.orders.factories import CustomerFactory, ProductFactory
 from tests.reporting.factories import at, make_invoice, pay
 
@@ -117,7 +119,18 @@ def orders():
     Dispute.objects.create(invoice=i7, customer=c, reason="quantity", amount=Decimal("1"))
 
 
-def test_perfect_order_rate(orders):
+@pytest.fixture(params=["live", "refreshed"])
+def stored(request, orders):
+    """Every perfect-order figure must read the same worked out live (no refresh yet) and from the
+    OrderQuality table after a refresh."""
+    if request.param == "refreshed":
+        refresh = services.refresh_order_quality()
+        assert (refresh.full, refresh.orders) == (True, 7)  # P1..P7, P6 too (it counts in December)
+        assert OrderQuality.objects.count() == 7
+    return request.param
+
+
+def test_perfect_order_rate(stored):
     p = quality.perfect_orders(start=START, end=END)
     assert p.orders == 6  # P1, P2, P3, P4, P5, P7 (P6 first shipped in December)
     assert p.on_time == 5  # all but P2 (shipped 12 Feb, asked for 10 Feb)
@@ -129,11 +142,45 @@ def test_perfect_order_rate(orders):
     assert p.share("on_time") == Decimal("83.3")  # 5 / 6 x 100
 
 
-def test_perfect_order_drill_down_lists_imperfect_first(orders):
+def test_perfect_order_drill_down_lists_imperfect_first(stored):
     rows = quality.perfect_order_rows(start=START, end=END)
     assert [r[0] for r in rows] == ["P2", "P3", "P4", "P5", "P7", "P1"]  # imperfect by first ship day, then P1
     p2 = rows[0]
     assert p2[5:] == (False, True, True, True)  # late, complete, undamaged, invoiced right
+
+
+def test_an_order_touched_after_the_refresh_counts_at_once_and_is_stored_by_the_next(orders):
+    services.refresh_order_quality()
+    p1 = OrderQuality.objects.get(order__number="P1")
+    assert p1.invoiced_right and quality.perfect_orders(start=START, end=END).perfect == 1
+    # A dispute opened now on P1's invoice: the figure sees it before any refresh ...
+    Dispute.objects.create(invoice=Invoice.objects.get(number="IP1"), customer=p1.customer, reason="price", amount=1)
+    p = quality.perfect_orders(start=START, end=END)
+    assert (p.orders, p.invoiced_right, p.perfect) == (6, 3, 0)  # P1 no longer invoiced right: nothing perfect
+    assert OrderQuality.objects.get(order__number="P1").invoiced_right  # ... the table does not yet
+    # ... and the next refresh works out only what was touched since the last one, less the margin (an
+    # hour): P1 and the orders whose dispute (P7) and credit note (P5) the fixture recorded just now.
+    refresh = services.refresh_order_quality()
+    assert (refresh.full, refresh.orders) == (False, 3)
+    assert not OrderQuality.objects.get(order__number="P1").invoiced_right
+    assert quality.perfect_orders(start=START, end=END).perfect == 0
+
+
+def test_a_full_refresh_stores_the_same_as_the_incremental_ones(orders):
+    services.refresh_order_quality()
+    ship_day = D(2026, 3, 20)
+    customer = OrderQuality.objects.get(order__number="P1").customer
+    p8, (l8,) = order_with(customer, ProductFactory(), "P8", quantities=["1"], requested=ship_day)
+    ship(customer, ship_day, (l8, "1"))
+    Shipment.objects.filter(number=f"SH-{next(_shipments) - 1}").update(shipped_at=timezone.now())  # left just now
+    services.refresh_order_quality()
+    incremental = set(OrderQuality.objects.values_list(*FLAG_COLUMNS))
+    assert services.refresh_order_quality(full=True).full
+    assert set(OrderQuality.objects.values_list(*FLAG_COLUMNS)) == incremental
+    assert len(incremental) == 8
+
+
+FLAG_COLUMNS = ("order__number", "first_shipped", "shipments", "on_time", "complete", "undamaged", "invoiced_right")
 
 
 def credit_note(number, invoice, issued, total, reason, *, status=Invoice.Status.PAID):
@@ -357,8 +404,8 @@ def test_a_shorter_window_changes_the_figure(dunning, settings):
     assert [(r["level"], r["paid"], r["rate"]) for r in levels] == [(1, 1, Decimal("33.3")), (2, 0, Decimal("0.0"))]
 
 
-def test_all_five_in_one_query(orders, errors, dunning, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_all_five_in_one_query_after_the_refresh_moment(orders, errors, dunning, django_assert_num_queries):
+    with django_assert_num_queries(2):  # the last order-quality refresh's moment, then all five at once
         q = quality.quality_figures(start=START, end=END, on=ON, invoices_issued=14)
     assert q.perfect_orders.rate == Decimal("16.7")
     assert q.invoice_errors.with_errors == 5  # J1, J2, J3, IP5 (its credit note) and IP7 (its dispute)

@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 from pypdf import PdfReader
@@ -14,8 +15,8 @@ from o2c import flow
 from o2c.core import roles
 from orders.services import LineInput
 from reporting import forecast, services
-from reporting.models import ArSnapshot, CashForecastWeek
-from reporting.tasks import record_cash_forecast, send_kpi_digest, take_ar_snapshot
+from reporting.models import ArSnapshot, CashForecastWeek, OrderQuality
+from reporting.tasks import record_cash_forecast, refresh_order_quality, send_kpi_digest, take_ar_snapshot
 from tests.core.factories import CLERK, WAREHOUSE
 from tests.credit.factories import credit_limit
 from tests.fulfillment.factories import stock
@@ -140,3 +141,14 @@ def test_weekly_digest_is_emailed_to_finance_managers_as_a_pdf(invoice, staff):
 def test_digest_without_finance_managers_sends_nothing():
     assert services.send_kpi_digest(on=D(2026, 3, 2)) == 0
     assert mail.outbox == []
+
+
+def test_order_quality_refresh_as_beat_sends_it(invoice):
+    """Beat runs it every 10 minutes and in full on Sunday night; the shipped order is stored once."""
+    entries = [
+        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "reporting.tasks.refresh_order_quality"
+    ]
+    assert [e.get("kwargs", {}) for e in entries] == [{}, {"full": True}]
+    assert refresh_order_quality.apply().get() == 1  # the first run is a full one: the one shipped order
+    assert refresh_order_quality.apply().get() == 1  # shipped within the margin: worked out again, not doubled
+    assert OrderQuality.objects.get().order_id == invoice.order_id

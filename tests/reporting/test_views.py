@@ -29,9 +29,9 @@ pytestmark = pytest.mark.django_db
 DASHBOARD = reverse("reporting:dashboard")
 # session, user, the user's and its groups' permissions, the roles in the top bar (5);
 # filter choices; aging by due date; receivables at the start; how far the nightly daily totals
-# reach; sales by month, invoices issued and cash (one); credit; the five quality KPIs (one);
-# orders by status; trend snapshots (9)
-DASHBOARD_QUERIES = 14
+# reach; sales by month, invoices issued and cash (one); credit; the last order-quality refresh and
+# the five quality KPIs (two); orders by status; trend snapshots (10)
+DASHBOARD_QUERIES = 15
 PAGES = [
     "reporting:dashboard",
     "reporting:credit",

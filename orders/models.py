@@ -328,6 +328,13 @@ class SalesOrder(models.Model):
                 name="salesorder_to_ship",
                 condition=Q(status="approved"),
             ),
+            # The dashboard counts open orders whatever their age, closed ones of a period.
+            models.Index(
+                fields=["status"],
+                name="salesorder_open",
+                condition=Q(status__in=["draft", "submitted", "credit_hold", "approved"]),
+            ),
+            models.Index(fields=["order_date", "status"], name="salesorder_date_status"),
         ]
         constraints = [
             models.CheckConstraint(

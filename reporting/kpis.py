@@ -463,6 +463,8 @@ CYCLES = [
     ("order_to_cash", "Order to cash"),
 ]
 
+# Each measure starts from its period through an index (shipments by shipped_at, invoices by issue date,
+# payments by value date), never from every shipment or allocation ever made.
 _SHIPPED_CTE = """
 shipped AS (
     SELECT s.id, s.number, (s.shipped_at AT TIME ZONE %(tz)s)::date AS shipped_on,
@@ -472,23 +474,30 @@ shipped AS (
     JOIN orders_salesorderline ol ON ol.id = sl.order_line_id
     JOIN orders_salesorder o ON o.id = ol.order_id
     JOIN orders_customer c ON c.id = o.customer_id
-    WHERE s.shipped_at IS NOT NULL
+    WHERE s.shipped_at IS NOT NULL AND s.shipped_at >= %(start)s::date - 1 AND s.shipped_at < %(end)s::date + 2
       AND (%(segment)s = '' OR c.segment = %(segment)s) AND (%(currency)s = '' OR o.currency = %(currency)s)
     GROUP BY s.id
 )"""
+# Paid on the value date of the last payment applied; an invoice paid in the period had one of its
+# payments in it, so only those invoices are looked at.
 _PAID_CTE = """
 paid AS (
     SELECT a.invoice_id, MAX(p.value_date) AS paid_on
     FROM receivables_allocation a JOIN receivables_payment p ON p.id = a.payment_id
-    WHERE p.status <> 'reversed'
+    WHERE p.status <> 'reversed' AND a.invoice_id IN (
+        SELECT pa.invoice_id FROM receivables_payment pp JOIN receivables_allocation pa ON pa.payment_id = pp.id
+        WHERE pp.value_date BETWEEN %(start)s AND %(end)s AND pp.status <> 'reversed')
     GROUP BY a.invoice_id
 )"""
 _SAMPLE_SELECTS = {
     "order_to_ship": "SELECT number, customer, shipped_on - order_date FROM shipped "
     "WHERE shipped_on BETWEEN %(start)s AND %(end)s",
-    "ship_to_invoice": "SELECT i.number, c.name, i.issue_date - shipped.shipped_on "
-    "FROM invoicing_invoice i JOIN shipped ON shipped.id = i.shipment_id JOIN orders_customer c ON c.id = i.customer_id "
-    "WHERE i.kind = 'invoice' AND i.status <> 'draft' AND i.issue_date BETWEEN %(start)s AND %(end)s",
+    "ship_to_invoice": "SELECT i.number, c.name, i.issue_date - (s.shipped_at AT TIME ZONE %(tz)s)::date "
+    "FROM invoicing_invoice i JOIN fulfillment_shipment s ON s.id = i.shipment_id "
+    "JOIN orders_customer c ON c.id = i.customer_id "
+    "WHERE i.kind = 'invoice' AND i.status <> 'draft' AND i.issue_date BETWEEN %(start)s AND %(end)s "
+    "AND s.shipped_at IS NOT NULL "
+    "AND (%(segment)s = '' OR c.segment = %(segment)s) AND (%(currency)s = '' OR i.currency = %(currency)s)",
     "invoice_to_cash": "SELECT i.number, c.name, paid.paid_on - i.issue_date "
     "FROM invoicing_invoice i JOIN paid ON paid.invoice_id = i.id JOIN orders_customer c ON c.id = i.customer_id "
     "WHERE i.kind = 'invoice' AND i.status = 'paid' AND paid.paid_on BETWEEN %(start)s AND %(end)s "

@@ -4,7 +4,6 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
 from django.db.models import DecimalField, F, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -12,6 +11,7 @@ from django.utils import timezone
 from o2c.core import numbering, timeline
 from o2c.core.errors import DomainError
 from o2c.core.money import line_amounts
+from o2c.core.transactions import atomic
 
 from .models import Address, Customer, Product, SalesOrder, SalesOrderLine
 from .pricing import PriceBook, discount_limit_for, discounted_unit_price
@@ -281,7 +281,7 @@ def create_order(
         problems.append(("order", "requested_date", "the requested delivery date is before the order date"))
     if problems:
         raise OrderError("The order was not saved.", problems)
-    with transaction.atomic():
+    with atomic():
         order = SalesOrder(
             customer=customer,
             channel=channel,
@@ -304,7 +304,7 @@ def create_order(
     return order
 
 
-@transaction.atomic
+@atomic
 def update_draft(
     *,
     order: SalesOrder,
@@ -384,7 +384,7 @@ def _move(order: SalesOrder, to: str) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def submit_order(*, order: SalesOrder, by) -> SalesOrder:
     """Draft -> submitted: the order gets its gapless number (taken last, see numbering)."""
     order = _move(order, Status.SUBMITTED)
@@ -397,7 +397,7 @@ def submit_order(*, order: SalesOrder, by) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def approve_order(*, order: SalesOrder, by=None, note: str = "") -> SalesOrder:
     order = _move(order, Status.APPROVED)
     order.save(update_fields=["status"])
@@ -405,7 +405,7 @@ def approve_order(*, order: SalesOrder, by=None, note: str = "") -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def hold_order(*, order: SalesOrder, reasons: list[str], by=None) -> SalesOrder:
     order = _move(order, Status.CREDIT_HOLD)
     order.save(update_fields=["status"])
@@ -415,7 +415,7 @@ def hold_order(*, order: SalesOrder, reasons: list[str], by=None) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def reject_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
     if not reason.strip():
         raise OrderError("Give the reason for rejecting the order; the customer will be told.")
@@ -425,7 +425,7 @@ def reject_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def complete_order(*, order: SalesOrder, by=None) -> SalesOrder:
     order = _move(order, Status.COMPLETED)
     order.completed_at = timezone.now()
@@ -440,7 +440,7 @@ def complete_order(*, order: SalesOrder, by=None) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def cancel_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
     """A draft, an order on credit hold, or an approved order nothing of which has been picked,
     shipped or invoiced (o2c.flow.cancel_order releases its stock first) -> cancelled, with the
@@ -454,7 +454,7 @@ def cancel_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def copy_order(*, order: SalesOrder, by, channel: str = SalesOrder.Channel.CLERK) -> SalesOrder:
     """A new draft with the same customer, ship-to and lines (priced again today): reorder."""
     source = SalesOrder.objects.select_related("customer").get(pk=order.pk)

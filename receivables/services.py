@@ -13,6 +13,7 @@ from invoicing import services as invoicing
 from invoicing.models import Invoice
 from o2c.core import timeline
 from o2c.core.errors import DomainError
+from o2c.core.transactions import atomic
 from orders.models import Customer
 
 from .models import Account, Allocation, JournalEntry, JournalLine, Payment
@@ -45,7 +46,7 @@ def _post(*, kind, customer, currency, effective_date, description, lines, by=No
     return entry
 
 
-@transaction.atomic
+@atomic
 def post_invoice(*, invoice: Invoice, by=None) -> JournalEntry:
     """Dr receivables (gross) / Cr revenue (net) / Cr output tax (tax)."""
     if invoice.status == Invoice.Status.DRAFT:
@@ -126,7 +127,7 @@ def _same_payment_or_refuse(existing: Payment, customer: Customer, amount: Decim
     return existing
 
 
-@transaction.atomic
+@atomic
 def allocate_payment(*, payment: Payment, invoice: Invoice, amount: Decimal, by=None, trail: str = "") -> Allocation:
     """Apply part of a payment to an invoice: Dr unapplied cash / Cr receivables.
 
@@ -172,7 +173,7 @@ def allocate_payment(*, payment: Payment, invoice: Invoice, amount: Decimal, by=
     return allocation
 
 
-@transaction.atomic
+@atomic
 def post_credit_note(*, credit_note: Invoice, by=None) -> JournalEntry:
     """An issued credit note: Dr revenue (net) / Dr output tax (tax) / Cr receivables (gross),
     and the invoice it corrects has that much less open (never below zero: invoicing refuses)."""
@@ -199,7 +200,7 @@ def post_credit_note(*, credit_note: Invoice, by=None) -> JournalEntry:
     return entry
 
 
-@transaction.atomic
+@atomic
 def post_charge(*, charge: Invoice, fee: Decimal, interest: Decimal, by=None) -> JournalEntry:
     """An issued dunning charge: Dr receivables (total) / Cr dunning fees (fee) / Cr interest
     income (interest). Fee and interest must add up to the charge's total (it carries no tax)."""

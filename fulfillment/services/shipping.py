@@ -13,6 +13,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from o2c.core import numbering, timeline
+from o2c.core.transactions import atomic
 from orders.models import SalesOrder, SalesOrderLine
 
 from .. import carriers
@@ -50,7 +51,7 @@ def plannable_quantities(*, order_lines, warehouse: Warehouse) -> dict[int, Deci
     return {pk: reserved.get(pk, ZERO) - planned.get(pk, ZERO) for pk in line_ids}
 
 
-@transaction.atomic
+@atomic
 def plan_shipment(
     *,
     orders: list[SalesOrder],
@@ -139,7 +140,7 @@ def _locked(shipment: Shipment, *statuses) -> Shipment:
     return shipment
 
 
-@transaction.atomic
+@atomic
 def record_pick(*, shipment: Shipment, code: str, quantity: Decimal, by=None) -> ShipmentLine:
     """A scan at the shelf: `code` is the SKU (any case) or the barcode of the bin the product
     is picked from. Refuses an unknown code or more than the line asks for."""
@@ -180,7 +181,7 @@ def record_pick(*, shipment: Shipment, code: str, quantity: Decimal, by=None) ->
     return line
 
 
-@transaction.atomic
+@atomic
 def finish_picking(*, shipment: Shipment, by=None) -> Shipment:
     """Close picking: lines picked short shrink to what was picked (the rest stays reserved and
     open for a later shipment), lines not picked at all leave the shipment."""
@@ -199,7 +200,7 @@ def finish_picking(*, shipment: Shipment, by=None) -> Shipment:
     return shipment
 
 
-@transaction.atomic
+@atomic
 def pick_all(*, shipment: Shipment, by=None) -> Shipment:
     """Everything picked as planned (a warehouse that confirms the pick list in one go)."""
     shipment = _locked(shipment, Shipment.Status.PLANNED)
@@ -209,7 +210,7 @@ def pick_all(*, shipment: Shipment, by=None) -> Shipment:
     return finish_picking(shipment=shipment, by=by)
 
 
-@transaction.atomic
+@atomic
 def pack(*, shipment: Shipment, packages: list[tuple[Decimal, str]], by=None) -> Shipment:
     """Record the packages (weight in kg, description) and queue the packing slip."""
     shipment = _locked(shipment, Shipment.Status.PICKED)
@@ -260,7 +261,7 @@ def carrier_named(name: str) -> Carrier | None:
     )
 
 
-@transaction.atomic
+@atomic
 def ship_shipment(
     *,
     shipment: Shipment,
@@ -366,7 +367,7 @@ def _consume_reservations(*, shipment: Shipment, lines: list[ShipmentLine], by) 
     return movements
 
 
-@transaction.atomic
+@atomic
 def transfer_reservations(*, order: SalesOrder, to: Warehouse, by=None) -> None:
     """Move the order's reservations held in other warehouses to `to` (goods sent across
     before the order ships): transfer movements out and in, each balanced."""
@@ -410,7 +411,7 @@ def transfer_reservations(*, order: SalesOrder, to: Warehouse, by=None) -> None:
         reservation.save(update_fields=["stock_item"])
 
 
-@transaction.atomic
+@atomic
 def confirm_services(*, order: SalesOrder, by=None, lines: dict[int, Decimal] | None = None) -> Shipment:
     """Services are delivered by a confirmation, not a parcel: a service 'shipment', delivered
     at once, of the open service lines (or `lines`: quantity per order line id)."""
@@ -457,7 +458,7 @@ def open_service_quantities(order: SalesOrder) -> dict[int, Decimal]:
     return {line.pk: line.quantity - line.done for line in lines if line.quantity > line.done}
 
 
-@transaction.atomic
+@atomic
 def add_service_lines(*, shipment: Shipment, order: SalesOrder) -> None:
     """Services delivered with the goods (installation on delivery) ride on the shipment."""
     ShipmentLine.objects.bulk_create(

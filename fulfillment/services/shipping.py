@@ -9,7 +9,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from o2c.core import numbering, timeline
@@ -186,7 +186,10 @@ def finish_picking(*, shipment: Shipment, by=None) -> Shipment:
     """Close picking: lines picked short shrink to what was picked (the rest stays reserved and
     open for a later shipment), lines not picked at all leave the shipment."""
     shipment = _locked(shipment, Shipment.Status.PLANNED)
-    lines = list(shipment.lines.all())
+    return _close_picking(shipment, list(shipment.lines.all()))
+
+
+def _close_picking(shipment: Shipment, lines: list[ShipmentLine]) -> Shipment:
     if not any(line.picked_quantity > 0 for line in lines):
         raise FulfillmentError(f"Nothing is picked for shipment {shipment} yet.")
     for line in lines:
@@ -204,10 +207,11 @@ def finish_picking(*, shipment: Shipment, by=None) -> Shipment:
 def pick_all(*, shipment: Shipment, by=None) -> Shipment:
     """Everything picked as planned (a warehouse that confirms the pick list in one go)."""
     shipment = _locked(shipment, Shipment.Status.PLANNED)
-    for line in shipment.lines.all():
+    lines = list(shipment.lines.all())
+    for line in lines:
         line.picked_quantity = line.quantity
-        line.save(update_fields=["picked_quantity"])
-    return finish_picking(shipment=shipment, by=by)
+    shipment.lines.update(picked_quantity=F("quantity"))  # one statement for all the lines
+    return _close_picking(shipment, lines)
 
 
 @atomic
@@ -291,7 +295,9 @@ def ship_shipment(
     shipment.status = Shipment.Status.SHIPPED
     shipment.shipped_at = timezone.now()
     shipment.ship_date = ship_date or timezone.localdate()
-    shipment.save()
+    shipment.save(
+        update_fields=["carrier", "service", "tracking_number", "freight_terms", "status", "shipped_at", "ship_date"]
+    )
     via = f" with {shipment.carrier}" + (f", tracking {shipment.tracking_number}" if shipment.tracking_number else "")
     for order in {line.order_line.order_id: line.order_line.order for line in lines}.values():
         timeline.record(
@@ -318,7 +324,7 @@ def _consume_reservations(*, shipment: Shipment, lines: list[ShipmentLine], by) 
         .order_by("stock_item_id", "id")
     ):
         reservations[reservation.order_line_id].append(reservation)
-    problems, movements, shipped = [], [], []
+    problems, movements, shipped, consumed = [], [], [], []
     for line in stock_lines:
         held = sum((r.quantity for r in reservations[line.order_line_id]), ZERO)
         if line.quantity > held:
@@ -336,8 +342,7 @@ def _consume_reservations(*, shipment: Shipment, lines: list[ShipmentLine], by) 
             if take <= 0:
                 break
             if take == reservation.quantity:
-                reservation.status = Reservation.Status.SHIPPED
-                reservation.save(update_fields=["status"])
+                consumed.append(reservation.pk)
             else:
                 reservation.quantity -= take
                 reservation.save(update_fields=["quantity"])
@@ -363,6 +368,8 @@ def _consume_reservations(*, shipment: Shipment, lines: list[ShipmentLine], by) 
             left -= take
     if problems:
         raise FulfillmentError("Shipping more than is reserved is refused.", problems)
+    if consumed:  # taken whole: one statement for all of them
+        Reservation.objects.filter(pk__in=consumed).update(status=Reservation.Status.SHIPPED)
     Reservation.objects.bulk_create(shipped)
     return movements
 

@@ -172,8 +172,9 @@ def _line_from_order_line(order_line, customer: Customer, quantity: Decimal, **e
 
 
 def _new_draft(*, customer: Customer, orders: set, currency: str, **fields) -> Invoice:
+    """Not saved yet: fill_lines() inserts it with its totals (one INSERT, no UPDATE after)."""
     first_order = next(iter(orders)) if len(orders) == 1 else None
-    return Invoice.objects.create(
+    return Invoice(
         customer=customer,
         order=first_order,
         currency=currency,
@@ -187,12 +188,17 @@ def _new_draft(*, customer: Customer, orders: set, currency: str, **fields) -> I
 
 
 def fill_lines(*, invoice: Invoice, lines: list[DraftLine]) -> Invoice:
-    """Write the lines, the tax breakdown and the totals of a draft, all from one computation."""
+    """Write the lines, the tax breakdown and the totals of a draft, all from one computation.
+    A draft not saved yet is inserted here, with its totals."""
     totals = taxes.compute_totals(
         [taxes.LineInput(line.quantity, line.unit_price, line.category, line.rate) for line in lines],
         currency=invoice.currency,
         rounding_rule=invoice.rounding_rule,
     )
+    invoice.net_amount, invoice.tax_amount, invoice.total = totals.net_amount, totals.tax_amount, totals.total
+    inserted = invoice._state.adding
+    if inserted:
+        invoice.save()
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
@@ -223,8 +229,8 @@ def fill_lines(*, invoice: Invoice, lines: list[DraftLine]) -> Invoice:
         )
         for row in totals.breakdown
     )
-    invoice.net_amount, invoice.tax_amount, invoice.total = totals.net_amount, totals.tax_amount, totals.total
-    invoice.save(update_fields=["net_amount", "tax_amount", "total"])
+    if not inserted:
+        invoice.save(update_fields=["net_amount", "tax_amount", "total"])
     return invoice
 
 

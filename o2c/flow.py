@@ -669,9 +669,12 @@ def bill_shipment(*, shipment, by, on: datetime.date | None = None, trail: str =
     issue with its number, post to the AR ledger, then render and send after commit."""
     if _billing_rule(shipment.customer) != BillingProfile.Rule.EACH_SHIPMENT:
         return None
-    if not invoicing.billable_shipment_lines(shipment.lines.all()).exists():
+    lines = list(invoicing.billable_shipment_lines(shipment.lines.all()))
+    if not lines:
         return None  # billed up front
-    invoice = invoicing.create_invoice_for_shipment(shipment=shipment, by=by)
+    invoice = invoicing.create_invoice_for_shipment_lines(
+        customer=shipment.customer, shipment_lines=lines, shipment=shipment
+    )
     return issue_and_post(invoice=invoice, by=by, on=on, trail=trail)
 
 

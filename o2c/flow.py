@@ -44,20 +44,21 @@ def submit_order(*, by, **order_fields) -> SalesOrder:
     """Validate and save the order, give it its number, decide credit, and reserve stock if
     approved. Raises OrderError (nothing saved) when any line or field is wrong."""
     order = orders.create_order(by=by, **order_fields)
-    return submit_draft(order=order, by=by)
+    return submit_draft(order=order, by=by, just_created=True)
 
 
 @flow_step
-def submit_draft(*, order: SalesOrder, by) -> SalesOrder:
-    """Submit a saved draft: prices and terms are taken now, then credit and stock as above."""
-    order = orders.submit_order(order=order, by=by)
-    decision = credit.decide_order(order=order)
+def submit_draft(*, order: SalesOrder, by, just_created: bool = False) -> SalesOrder:
+    """Submit a saved draft: prices and terms are taken now, then credit and stock as above.
+    (`just_created`: submit_order above wrote and priced it in this transaction.)"""
+    order = orders.submit_order(order=order, by=by, just_created=just_created)
+    decision = credit.decide_order(order=order)  # writes the decision only: `order` stays current
     if decision.outcome == CreditDecision.Outcome.APPROVED:
-        order = orders.approve_order(order=order, note="Within credit limit")
+        order = orders.approve_order(order=order, note="Within credit limit", locked=True)
         fulfillment.reserve_order(order=order, by=by)
         bill_up_front(order=order, by=by)
     else:
-        order = orders.hold_order(order=order, reasons=decision.reason_list)
+        order = orders.hold_order(order=order, reasons=decision.reason_list, locked=True)
     return order
 
 

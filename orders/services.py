@@ -374,8 +374,14 @@ def _reprice_for_submit(order: SalesOrder) -> None:
         order.total = order.net_amount + order.tax_amount
 
 
-def _move(order: SalesOrder, to: str) -> SalesOrder:
-    order = SalesOrder.objects.select_for_update(of=("self",)).select_related("customer__price_list").get(pk=order.pk)
+def _move(order: SalesOrder, to: str, *, locked: bool = False) -> SalesOrder:
+    """The order, locked and read again, moved to `to` (in memory); refused when the move is
+    illegal. `locked`: the caller holds the row lock and `order` is current (it came from a
+    service of this transaction), so it is not read again."""
+    if not locked:
+        order = (
+            SalesOrder.objects.select_for_update(of=("self",)).select_related("customer__price_list").get(pk=order.pk)
+        )
     if to not in ALLOWED_MOVES.get(order.status, set()):
         raise OrderError(
             f"Order {order} is {order.get_status_display().lower()}; it cannot become {Status(to).label.lower()}."
@@ -385,10 +391,13 @@ def _move(order: SalesOrder, to: str) -> SalesOrder:
 
 
 @atomic
-def submit_order(*, order: SalesOrder, by) -> SalesOrder:
-    """Draft -> submitted: the order gets its gapless number (taken last, see numbering)."""
-    order = _move(order, Status.SUBMITTED)
-    _reprice_for_submit(order)
+def submit_order(*, order: SalesOrder, by, just_created: bool = False) -> SalesOrder:
+    """Draft -> submitted: the order gets its gapless number (taken last, see numbering).
+    `just_created`: create_order() wrote it a moment ago in this transaction, checked and
+    priced today, and nobody else can see it yet: it is neither locked nor priced again."""
+    order = _move(order, Status.SUBMITTED, locked=just_created)
+    if not just_created:
+        _reprice_for_submit(order)
     order.payment_terms_id = order.customer.payment_terms_id  # the terms agreed for this order
     order.submitted_at = timezone.now()
     order.number = numbering.next_number(prefix="SO", year=order.order_date.year)
@@ -398,16 +407,17 @@ def submit_order(*, order: SalesOrder, by) -> SalesOrder:
 
 
 @atomic
-def approve_order(*, order: SalesOrder, by=None, note: str = "") -> SalesOrder:
-    order = _move(order, Status.APPROVED)
+def approve_order(*, order: SalesOrder, by=None, note: str = "", locked: bool = False) -> SalesOrder:
+    """`locked`: as for _move (the flow passes the order submit_order returned)."""
+    order = _move(order, Status.APPROVED, locked=locked)
     order.save(update_fields=["status"])
     timeline.record(order, "approved", summary="Order approved", trail=order.trail, by=by, note=note)
     return order
 
 
 @atomic
-def hold_order(*, order: SalesOrder, reasons: list[str], by=None) -> SalesOrder:
-    order = _move(order, Status.CREDIT_HOLD)
+def hold_order(*, order: SalesOrder, reasons: list[str], by=None, locked: bool = False) -> SalesOrder:
+    order = _move(order, Status.CREDIT_HOLD, locked=locked)
     order.save(update_fields=["status"])
     timeline.record(
         order, "credit_hold", summary="Order put on credit hold", trail=order.trail, by=by, note="\n".join(reasons)

@@ -10,6 +10,7 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from credit import notifications as credit_notifications
@@ -346,14 +347,17 @@ def receive_payment(
         raise receivables.ReceivablesError(  # rolls the payment back too
             f"Invoice {invoice} is {invoice.get_status_display().lower()}; payments apply only to issued, open invoices."
         )
-    trail = invoice.order.trail if invoice.order_id else f"invoice:{invoice.pk}"
+    trail = timeline.trail_key("order", invoice.order_id) if invoice.order_id else f"invoice:{invoice.pk}"
     applied = min(amount, invoice.amount_open)
-    if applied > 0:
-        receivables.allocate_payment(payment=payment, invoice=invoice, amount=applied, by=by, trail=trail)
+    if applied > 0:  # the allocation's payment is the locked row, as applied
+        payment = receivables.allocate_payment(
+            payment=payment, invoice=invoice, amount=applied, by=by, trail=trail
+        ).payment
     _release_holds_within_credit(customer_id=invoice.customer_id, by=by)
     if invoice.order_id:
-        _complete_if_done(order=invoice.order, by=by)
-    payment.refresh_from_db()
+        _complete_if_done(order_id=invoice.order_id, by=by)
+    if applied <= 0:
+        payment.refresh_from_db()
     return payment
 
 
@@ -371,13 +375,14 @@ def _release_holds_within_credit(*, customer_id: int, by) -> None:
             bill_up_front(order=order, by=by)
 
 
-def _complete_if_done(*, order: SalesOrder, by) -> None:
+def _complete_if_done(*, order_id: int, by) -> None:
     """Completed = every line shipped, everything shipped invoiced, every invoice paid."""
-    order.refresh_from_db()
+    order = SalesOrder.objects.get(pk=order_id)
     if order.status != SalesOrder.Status.APPROVED or not fulfillment_selectors.is_fully_shipped(order):
         return
     invoices = order.invoices.filter(kind=Invoice.Kind.INVOICE).exclude(status=Invoice.Status.DRAFT)
-    if invoices.exists() and not invoices.exclude(status=Invoice.Status.PAID).exists():
+    counts = invoices.aggregate(issued=Count("pk"), unpaid=Count("pk", filter=~Q(status=Invoice.Status.PAID)))
+    if counts["issued"] and not counts["unpaid"]:
         orders.complete_order(order=order, by=by)
 
 
@@ -530,8 +535,8 @@ def _after_cash(summary, *, by) -> None:
         orders_paid = SalesOrder.objects.filter(
             invoices__pk__in=summary.invoice_ids, status=SalesOrder.Status.APPROVED
         ).distinct()
-        for order in orders_paid:
-            _complete_if_done(order=order, by=by)
+        for order_id in orders_paid.values_list("pk", flat=True):
+            _complete_if_done(order_id=order_id, by=by)
 
 
 # 9. Go-live: open items taken over from the old system ----------------------------------------

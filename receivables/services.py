@@ -6,8 +6,6 @@ import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.functions import Round
 
 from invoicing import services as invoicing
 from invoicing.models import Invoice
@@ -133,7 +131,7 @@ def allocate_payment(*, payment: Payment, invoice: Invoice, amount: Decimal, by=
 
     The payment row is locked (so its cash is never applied twice) and the invoice's open
     amount goes down in a guarded statement (so it never goes below zero)."""
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment = Payment.objects.select_for_update(of=("self",)).select_related("customer").get(pk=payment.pk)
     if payment.status == Payment.Status.REVERSED:
         raise ReceivablesError(f"Payment #{payment.pk} was reversed; it cannot be applied.")
     if invoice.customer_id != payment.customer_id:
@@ -147,10 +145,10 @@ def allocate_payment(*, payment: Payment, invoice: Invoice, amount: Decimal, by=
         )
     invoice = invoicing.reduce_open_amount(invoice_id=invoice.pk, amount=amount)
     allocation = Allocation.objects.create(payment=payment, invoice=invoice, amount=amount, created_by=by)
-    Payment.objects.filter(pk=payment.pk).update(amount_applied=Round(F("amount_applied") + amount, 2))
-    payment.refresh_from_db()
+    # The row is locked: what is applied now is known here, and written in one statement.
+    payment.amount_applied += amount  # Decimal: exact (the database column keeps two places)
     payment.status = Payment.Status.APPLIED if payment.amount_unapplied == 0 else Payment.Status.PARTIALLY_APPLIED
-    payment.save(update_fields=["status"])
+    payment.save(update_fields=["amount_applied", "status"])
     _post(
         kind=JournalEntry.Kind.ALLOCATION,
         customer=payment.customer,

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import (
     Case,
+    DateField,
     DecimalField,
     Exists,
     ExpressionWrapper,
@@ -22,7 +23,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 
 from fulfillment.models import Shipment, ShipmentLine
 from invoicing.models import Invoice, InvoiceLine
@@ -93,19 +94,48 @@ class Exposure:
 
 
 def exposure_by_currency(customer_ids) -> dict[int, dict[str, dict[str, Decimal]]]:
-    """{customer_id: {currency: {part: amount}}} for the customers, in four aggregate queries
-    whatever their number (the hold queue asks for a page of customers at once)."""
-    result: dict[int, dict[str, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(Decimal)))
+    """{customer_id: {currency: {part: amount}}} for the customers, in one statement (the four
+    aggregates, UNION ALL) whatever their number (the hold queue asks for a page at once)."""
+    return exposure_and_overdue_by_currency(customer_ids)[0]
+
+
+def exposure_and_overdue_by_currency(
+    customer_ids, *, on: datetime.date | None = None
+) -> tuple[dict[int, dict[str, dict[str, Decimal]]], dict[int, dict]]:
+    """exposure_by_currency() and, given `on`, overdue_by_currency() together, in one statement."""
+    exposure: dict[int, dict[str, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(Decimal)))
+    overdue: dict[int, dict] = {}
     ids = list(customer_ids)
     if not ids:
-        return result
+        return exposure, overdue
+    parts = _exposure_parts(ids)
+    if on is not None:
+        parts.append(_overdue_rows(ids, on=on).annotate(part=Value("overdue")))
+    first, *others = [_shaped(rows) for rows in parts]
+    for row in first.union(*others, all=True):
+        if row["part"] == "overdue":
+            _add_overdue(overdue, row)
+        elif row["amount"]:
+            exposure[row["customer_id"]][row["currency"]][row["part"]] += Decimal(row["amount"])
+    return exposure, overdue
+
+
+def _shaped(rows):
+    # The same columns in every branch of the UNION: (customer_id, currency, part, amount, oldest).
+    if "oldest" not in rows.query.annotations:
+        rows = rows.annotate(oldest=Cast(Value(None), DateField()))
+    return rows.values("customer_id", "currency", "part", "amount", "oldest")
+
+
+def _exposure_parts(ids: list[int]) -> list:
+    """One aggregate per part of the exposure: rows (customer_id, currency, part, amount)."""
     signed_open = Case(
         When(kind=Invoice.Kind.CREDIT_NOTE, then=-F("amount_open")), default=F("amount_open"), output_field=MONEY_FIELD
     )
     receivables = (
         Invoice.objects.filter(customer_id__in=ids, status=Invoice.Status.ISSUED, amount_open__gt=0)
         .values("customer_id", "currency")
-        .annotate(amount=Sum(signed_open))
+        .annotate(part=Value("open_receivables"), amount=Sum(signed_open))
         .order_by()
     )
     # Shipped lines no issued invoice bills yet, at the order line's gross unit price.
@@ -119,7 +149,7 @@ def exposure_by_currency(customer_ids) -> dict[int, dict[str, dict[str, Decimal]
         ShipmentLine.objects.filter(shipment__customer_id__in=ids, shipment__status__in=SHIPPED)
         .exclude(billed)
         .values(customer_id=F("shipment__customer_id"), currency=F("order_line__order__currency"))
-        .annotate(amount=Sum(line_gross))
+        .annotate(part=Value("shipped_not_invoiced"), amount=Sum(line_gross))
         .order_by()
     )
     # Approved orders' lines not shipped yet, pro rata of the line's gross amount.
@@ -138,21 +168,17 @@ def exposure_by_currency(customer_ids) -> dict[int, dict[str, dict[str, Decimal]
     approved = (
         SalesOrderLine.objects.filter(order__customer_id__in=ids, order__status=SalesOrder.Status.APPROVED)
         .values(customer_id=F("order__customer_id"), currency=F("order__currency"))
-        .annotate(amount=Sum(unshipped_gross))
+        .annotate(part=Value("approved_not_shipped"), amount=Sum(unshipped_gross))
         .order_by()
     )
     unapplied = (
         Payment.objects.filter(customer_id__in=ids)
         .exclude(status__in=[Payment.Status.REVERSED, Payment.Status.APPLIED])
         .values("customer_id", "currency")
-        .annotate(amount=Sum(F("amount") - F("amount_applied")))
+        .annotate(part=Value("unapplied_cash"), amount=Sum(F("amount") - F("amount_applied")))
         .order_by()
     )
-    for part, rows in zip(PARTS, [receivables, shipped_unbilled, approved, unapplied], strict=True):
-        for row in rows:
-            if row["amount"]:
-                result[row["customer_id"]][row["currency"]][part] += Decimal(row["amount"])
-    return result
+    return [receivables, shipped_unbilled, approved, unapplied]
 
 
 def _in_currency(by_currency: dict[str, dict[str, Decimal]], currency: str, rates: Rates) -> Exposure:
@@ -187,9 +213,16 @@ def group_exposure_of(member_ids: list[int], *, currency: str, rates: Rates) -> 
 
 def overdue_by_currency(customer_ids, *, on: datetime.date) -> dict[int, dict]:
     """{customer_id: {"oldest_due": date|None, "amounts": {currency: Decimal}}}: one query."""
-    rows = (
+    result: dict[int, dict] = {}
+    for row in _overdue_rows(list(customer_ids), on=on):
+        _add_overdue(result, row)
+    return result
+
+
+def _overdue_rows(ids: list[int], *, on: datetime.date):
+    return (
         Invoice.objects.filter(
-            customer_id__in=list(customer_ids),
+            customer_id__in=ids,
             status=Invoice.Status.ISSUED,
             kind=Invoice.Kind.INVOICE,
             amount_open__gt=0,
@@ -199,13 +232,13 @@ def overdue_by_currency(customer_ids, *, on: datetime.date) -> dict[int, dict]:
         .annotate(amount=Sum("amount_open"), oldest=Min("due_date"))
         .order_by()
     )
-    result: dict[int, dict] = {}
-    for row in rows:
-        entry = result.setdefault(row["customer_id"], {"oldest_due": None, "amounts": {}})
-        entry["amounts"][row["currency"]] = row["amount"]
-        if entry["oldest_due"] is None or row["oldest"] < entry["oldest_due"]:
-            entry["oldest_due"] = row["oldest"]
-    return result
+
+
+def _add_overdue(result: dict[int, dict], row: dict) -> None:
+    entry = result.setdefault(row["customer_id"], {"oldest_due": None, "amounts": {}})
+    entry["amounts"][row["currency"]] = row["amount"]
+    if entry["oldest_due"] is None or row["oldest"] < entry["oldest_due"]:
+        entry["oldest_due"] = row["oldest"]
 
 
 def _overdue_in(entry: dict | None, currency: str, rates: Rates, on: datetime.date) -> tuple[Decimal, int]:
@@ -287,10 +320,9 @@ def assess(
     policy_row = policy_row or current_policy()
     currency = profile.currency if profile else order.currency
     rates = Rates(on)
-    exposure = exposure_of(customer, currency=currency, on=on, rates=rates)
-    overdue_amount, oldest_days = _overdue_in(
-        overdue_by_currency([customer.pk], on=on).get(customer.pk), currency, rates, on
-    )
+    exposure_parts, overdue = exposure_and_overdue_by_currency([customer.pk], on=on)
+    exposure = _in_currency(exposure_parts.get(customer.pk, {}), currency, rates)
+    overdue_amount, oldest_days = _overdue_in(overdue.get(customer.pk), currency, rates, on)
     group_exposure = None
     group_limit = None
     if group_profile is not None and group_members:
@@ -388,10 +420,9 @@ class QueueRow:
 
 def queue_rows(orders: list[SalesOrder], *, on: datetime.date) -> list[QueueRow]:
     """Live exposure, limit, overdue and risk for a page of held orders: a constant number of
-    queries (four exposure aggregates, one overdue aggregate, one rates query)."""
+    queries (the exposure and overdue aggregates in one statement, one rates query)."""
     customer_ids = {order.customer_id for order in orders}
-    exposures = exposure_by_currency(customer_ids)
-    overdue = overdue_by_currency(customer_ids, on=on)
+    exposures, overdue = exposure_and_overdue_by_currency(customer_ids, on=on)
     rates = Rates(on)
     rows = []
     for order in orders:
@@ -435,15 +466,13 @@ def profiles_due_for_review(*, on: datetime.date):
     return CreditProfile.objects.filter(Q(review_due__lte=on) | Q(review_due__isnull=True, reviewed_at__isnull=True))
 
 
-def customers_sharing_credit_with(customer_id: int) -> list[int]:
-    """The customer and, when it belongs to a group, every member of the group."""
-    row = Customer.objects.filter(pk=customer_id).values_list("parent_id", flat=True).first()
-    parent_id = row or customer_id
-    return list(
-        Customer.objects.filter(Q(pk=parent_id) | Q(parent_id=parent_id) | Q(pk=customer_id)).values_list(
-            "pk", flat=True
-        )
-    )
+def customers_sharing_credit_with(customer_id: int):
+    """The ids of the customer and, when it belongs to a group, of every member of the group:
+    a queryset, so that filtering by it (customer_id__in=...) costs no statement of its own."""
+    group = Customer.objects.filter(pk=customer_id).values(group=Coalesce("parent_id", "pk"))[:1]
+    return Customer.objects.filter(
+        Q(pk=Subquery(group)) | Q(parent_id=Subquery(group)) | Q(pk=customer_id)
+    ).values_list("pk", flat=True)
 
 
 @dataclass
@@ -483,10 +512,9 @@ def credit_panel(order: SalesOrder, *, on: datetime.date | None = None) -> Credi
     )
     rates = Rates(on)
     try:
-        panel.exposure = exposure_of(customer, currency=currency, on=on, rates=rates)
-        panel.overdue, panel.oldest_overdue_days = _overdue_in(
-            overdue_by_currency([customer.pk], on=on).get(customer.pk), currency, rates, on
-        )
+        exposure_parts, overdue = exposure_and_overdue_by_currency([customer.pk], on=on)
+        panel.exposure = _in_currency(exposure_parts.get(customer.pk, {}), currency, rates)
+        panel.overdue, panel.oldest_overdue_days = _overdue_in(overdue.get(customer.pk), currency, rates, on)
         parent_id, members = group_ids(customer)
         if members:
             panel.group_exposure = group_exposure_of(members, currency=currency, rates=rates)

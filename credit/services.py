@@ -17,6 +17,7 @@ from django.utils import timezone
 from invoicing.models import Invoice
 from o2c.core import timeline
 from o2c.core.errors import DomainError
+from o2c.core.transactions import atomic
 from orders.models import Customer, SalesOrder
 from receivables.models import Dispute, Payment
 
@@ -87,7 +88,7 @@ def _held_for_missing_rate(order: SalesOrder, error: selectors.MissingRate) -> C
 
 
 # --- decisions -----------------------------------------------------------------------------------
-@transaction.atomic
+@atomic
 def decide_order(*, order: SalesOrder, on: datetime.date | None = None) -> CreditDecision:
     """The automatic check at submit: approve when every rule of the policy in force passes,
     otherwise hold with every failed rule written down. Records the figures, the parts of the
@@ -100,7 +101,7 @@ def decide_order(*, order: SalesOrder, on: datetime.date | None = None) -> Credi
     return _record(order, assessment, outcome, assessment.reasons)
 
 
-@transaction.atomic
+@atomic
 def record_manager_decision(
     *,
     order: SalesOrder,
@@ -162,7 +163,7 @@ def record_manager_decision(
     return _record(order, assessment, outcome, [reason.strip()], by=by)
 
 
-@transaction.atomic
+@atomic
 def recheck_hold(*, order: SalesOrder, note: str = "Within credit again after a payment.") -> CreditDecision | None:
     """Run the automatic check again on a held order (after a payment, an application decided).
     Records an approval when it now passes; a still-failing check records nothing."""
@@ -187,7 +188,7 @@ POLICY_FIELDS = [
 ]
 
 
-@transaction.atomic
+@atomic
 def publish_policy(*, by, note: str, **values) -> CreditPolicy:
     """A new version of the credit policy, the newest in force from now on. Versions are
     never updated: decisions keep pointing at the one they used."""
@@ -230,7 +231,7 @@ def _profile_trail(profile: CreditProfile) -> str:
     return f"customer:{profile.customer_id}"
 
 
-@transaction.atomic
+@atomic
 def request_limit_change(*, profile: CreditProfile, new_limit: Decimal, reason: str, by) -> CreditLimitChange:
     """Change a credit limit. A raise above the policy's threshold waits for a second person
     (approve_limit_change); anything else applies at once. Every change is kept with who,
@@ -292,7 +293,7 @@ def _apply(profile: CreditProfile, change: CreditLimitChange, by) -> None:
     )
 
 
-@transaction.atomic
+@atomic
 def decide_limit_change(*, change: CreditLimitChange, approve: bool, by, note: str = "") -> CreditLimitChange:
     """The second person approves (the limit changes) or refuses a pending limit change. The
     requester can never approve their own request (also a database constraint)."""
@@ -348,7 +349,7 @@ def check_document(upload) -> list[tuple[str, str, str]]:
     return []
 
 
-@transaction.atomic
+@atomic
 def submit_application(
     *,
     customer: Customer,
@@ -407,7 +408,7 @@ def submit_application(
     return application
 
 
-@transaction.atomic
+@atomic
 def decide_application(
     *,
     application: CreditApplication,
@@ -621,7 +622,7 @@ def _recompute_behaviour_portably(since: datetime.date) -> int:
     return len(profiles)
 
 
-@transaction.atomic
+@atomic
 def list_for_review(*, on: datetime.date | None = None) -> int:
     """The weekly job: profiles due for review and customers whose risk class worsened since
     their last review go into the review queue, once each (an open item is not listed again)."""
@@ -655,7 +656,7 @@ def list_for_review(*, on: datetime.date | None = None) -> int:
     return len(new)
 
 
-@transaction.atomic
+@atomic
 def resolve_review(*, item: ReviewItem, by, resolution: str, on: datetime.date | None = None) -> ReviewItem:
     """The credit manager reviewed the profile: the item closes, the profile's review date moves on."""
     on = on or timezone.localdate()
@@ -678,7 +679,7 @@ def resolve_review(*, item: ReviewItem, by, resolution: str, on: datetime.date |
     return item
 
 
-@transaction.atomic
+@atomic
 def count_open_disputes(*, customer_id: int) -> int:
     """Keep the profile's open-dispute figure in step when a dispute opens or closes (the
     nightly behaviour job recounts it too). No profile: nothing to keep."""

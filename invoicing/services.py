@@ -23,6 +23,7 @@ from fulfillment.models import Shipment, ShipmentLine
 from o2c.core import numbering, timeline
 from o2c.core.errors import DomainError
 from o2c.core.money import round_money
+from o2c.core.transactions import atomic
 from orders.models import Customer, SalesOrder
 
 from . import links, taxes, terms
@@ -171,8 +172,9 @@ def _line_from_order_line(order_line, customer: Customer, quantity: Decimal, **e
 
 
 def _new_draft(*, customer: Customer, orders: set, currency: str, **fields) -> Invoice:
+    """Not saved yet: fill_lines() inserts it with its totals (one INSERT, no UPDATE after)."""
     first_order = next(iter(orders)) if len(orders) == 1 else None
-    return Invoice.objects.create(
+    return Invoice(
         customer=customer,
         order=first_order,
         currency=currency,
@@ -186,12 +188,17 @@ def _new_draft(*, customer: Customer, orders: set, currency: str, **fields) -> I
 
 
 def fill_lines(*, invoice: Invoice, lines: list[DraftLine]) -> Invoice:
-    """Write the lines, the tax breakdown and the totals of a draft, all from one computation."""
+    """Write the lines, the tax breakdown and the totals of a draft, all from one computation.
+    A draft not saved yet is inserted here, with its totals."""
     totals = taxes.compute_totals(
         [taxes.LineInput(line.quantity, line.unit_price, line.category, line.rate) for line in lines],
         currency=invoice.currency,
         rounding_rule=invoice.rounding_rule,
     )
+    invoice.net_amount, invoice.tax_amount, invoice.total = totals.net_amount, totals.tax_amount, totals.total
+    inserted = invoice._state.adding
+    if inserted:
+        invoice.save()
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
@@ -222,8 +229,8 @@ def fill_lines(*, invoice: Invoice, lines: list[DraftLine]) -> Invoice:
         )
         for row in totals.breakdown
     )
-    invoice.net_amount, invoice.tax_amount, invoice.total = totals.net_amount, totals.tax_amount, totals.total
-    invoice.save(update_fields=["net_amount", "tax_amount", "total"])
+    if not inserted:
+        invoice.save(update_fields=["net_amount", "tax_amount", "total"])
     return invoice
 
 
@@ -239,7 +246,7 @@ def billable_shipment_lines(shipment_lines):
     )
 
 
-@transaction.atomic
+@atomic
 def create_invoice_for_shipment(*, shipment: Shipment, by=None) -> Invoice:
     """A draft invoice for every line of the shipment not billed yet (a shipment line is
     billed once, ever: InvoiceLine.shipment_line is unique)."""
@@ -249,7 +256,7 @@ def create_invoice_for_shipment(*, shipment: Shipment, by=None) -> Invoice:
     return create_invoice_for_shipment_lines(customer=shipment.customer, shipment_lines=lines, shipment=shipment)
 
 
-@transaction.atomic
+@atomic
 def create_invoice_for_shipment_lines(
     *,
     customer: Customer,
@@ -289,7 +296,7 @@ def create_invoice_for_shipment_lines(
     )
 
 
-@transaction.atomic
+@atomic
 def create_up_front_invoice(*, order: SalesOrder, by=None) -> Invoice:
     """Prepayment or services: a draft for the whole order before anything ships. Its
     shipments are then never billed again (see billable_shipment_lines)."""
@@ -311,7 +318,7 @@ class ChargeLine:
     amount: Decimal
 
 
-@transaction.atomic
+@atomic
 def create_charge_invoice(
     *, customer: Customer, currency: str, lines: list[ChargeLine], on: datetime.date, by=None, trail: str = ""
 ) -> Invoice:
@@ -345,7 +352,7 @@ def issue_invoice(*, invoice: Invoice, by=None, on: datetime.date | None = None,
     """Draft -> issued: dates, due date(s) and early-payment discount from the customer's
     terms, the seller's legal data frozen, the RF reference, and the gapless number of the
     series (INV or CN) and year, drawn last so the series row stays locked as briefly as possible."""
-    with transaction.atomic():
+    with atomic():
         invoice = (
             Invoice.objects.select_for_update(of=("self",))
             .select_related("customer__payment_terms", "credited_invoice")
@@ -492,7 +499,7 @@ def _new_credit_note(*, invoice: Invoice, reason: str) -> Invoice:
     )
 
 
-@transaction.atomic
+@atomic
 def propose_credit_note(
     *, invoice: Invoice, lines: list[tuple[InvoiceLine, Decimal]], reason: str, by=None, trail: str = ""
 ) -> Invoice:
@@ -533,7 +540,7 @@ def propose_credit_note(
     return note
 
 
-@transaction.atomic
+@atomic
 def propose_credit_note_for_amount(
     *, invoice: Invoice, amount: Decimal, reason: str, by=None, trail: str = ""
 ) -> Invoice:

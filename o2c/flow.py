@@ -10,6 +10,7 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from credit import notifications as credit_notifications
@@ -25,6 +26,7 @@ from invoicing import tasks as invoicing_tasks
 from invoicing.models import BillingProfile, Invoice, InvoiceLine
 from o2c.core import timeline
 from o2c.core.errors import DomainError
+from o2c.core.transactions import flow_step
 from orders import imports as order_imports
 from orders import services as orders
 from orders.models import Customer, OrderImport, PaymentTerms, SalesOrder
@@ -38,29 +40,30 @@ logger = logging.getLogger(__name__)
 
 
 # 1. Order entry -> credit check -> stock reservation ------------------------------------------
-@transaction.atomic
+@flow_step
 def submit_order(*, by, **order_fields) -> SalesOrder:
     """Validate and save the order, give it its number, decide credit, and reserve stock if
     approved. Raises OrderError (nothing saved) when any line or field is wrong."""
     order = orders.create_order(by=by, **order_fields)
-    return submit_draft(order=order, by=by)
+    return submit_draft(order=order, by=by, just_created=True)
 
 
-@transaction.atomic
-def submit_draft(*, order: SalesOrder, by) -> SalesOrder:
-    """Submit a saved draft: prices and terms are taken now, then credit and stock as above."""
-    order = orders.submit_order(order=order, by=by)
-    decision = credit.decide_order(order=order)
+@flow_step
+def submit_draft(*, order: SalesOrder, by, just_created: bool = False) -> SalesOrder:
+    """Submit a saved draft: prices and terms are taken now, then credit and stock as above.
+    (`just_created`: submit_order above wrote and priced it in this transaction.)"""
+    order = orders.submit_order(order=order, by=by, just_created=just_created)
+    decision = credit.decide_order(order=order)  # writes the decision only: `order` stays current
     if decision.outcome == CreditDecision.Outcome.APPROVED:
-        order = orders.approve_order(order=order, note="Within credit limit")
+        order = orders.approve_order(order=order, note="Within credit limit", locked=True)
         fulfillment.reserve_order(order=order, by=by)
         bill_up_front(order=order, by=by)
     else:
-        order = orders.hold_order(order=order, reasons=decision.reason_list)
+        order = orders.hold_order(order=order, reasons=decision.reason_list, locked=True)
     return order
 
 
-@transaction.atomic
+@flow_step
 def decide_credit_hold(
     *,
     order: SalesOrder,
@@ -90,7 +93,7 @@ def decide_credit_hold(
     return order
 
 
-@transaction.atomic
+@flow_step
 def decide_credit_application(
     *,
     application: CreditApplication,
@@ -139,7 +142,7 @@ def decide_credit_application(
     return application
 
 
-@transaction.atomic
+@flow_step
 def cancel_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
     """Cancel an order with a reason. An approved one gives its reserved stock back first (and
     the backorders waiting on it); refused once any of it is picked, shipped or invoiced."""
@@ -156,7 +159,7 @@ def cancel_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
 
 
 # 2. Stock arrives -> backorders reserved, oldest first -----------------------------------------
-@transaction.atomic
+@flow_step
 def receive_stock(*, warehouse, product, quantity: Decimal, by, note: str = "", expected_receipt=None):
     """Put received goods on hand, then reserve them for the orders waiting (backorders), in
     the reservation priority order; those orders move to the pick queue."""
@@ -169,7 +172,7 @@ def receive_stock(*, warehouse, product, quantity: Decimal, by, note: str = "", 
 
 
 # 3. Pick -> pack -> ship -> invoicing -> AR ledger -> documents --------------------------------
-@transaction.atomic
+@flow_step
 def ship_shipment(
     *,
     shipment: Shipment,
@@ -203,7 +206,7 @@ def _invoice_shipment(*, shipment: Shipment, by, on: datetime.date | None = None
     return bill_shipment(shipment=shipment, by=by, on=on, trail=trail)
 
 
-@transaction.atomic
+@flow_step
 def ship(
     *,
     order: SalesOrder,
@@ -238,7 +241,7 @@ def ship(
     )
 
 
-@transaction.atomic
+@flow_step
 def confirm_services(*, order: SalesOrder, by, on: datetime.date | None = None) -> Invoice:
     """Services are delivered by a confirmation: confirm the open service lines, invoice them."""
     shipment = fulfillment.confirm_services(order=order, by=by)
@@ -246,7 +249,7 @@ def confirm_services(*, order: SalesOrder, by, on: datetime.date | None = None) 
 
 
 # 4. Delivery -> discrepancies -> credit note proposals ------------------------------------------
-@transaction.atomic
+@flow_step
 def record_delivery(
     *, shipment: Shipment, signer_name: str, signed_at, by, lines=None, upload=None, note: str = ""
 ) -> tuple[ProofOfDelivery, list[Invoice]]:
@@ -294,7 +297,7 @@ def _propose_credit(*, shortages, reason_prefix: str, by) -> list[Invoice]:
 
 
 # 5. Returns -> stock (or scrap) -> credit note proposal -> backorders ----------------------------
-@transaction.atomic
+@flow_step
 def receive_return(*, rma, received: dict, by) -> list[Invoice]:
     """Goods back: into stock or scrap, a credit note proposed for what came back, and restocked
     goods reserved for orders waiting for them."""
@@ -314,7 +317,7 @@ def receive_return(*, rma, received: dict, by) -> list[Invoice]:
 
 
 # 6. Cash -> allocation -> credit re-evaluation -> order completion ------------------------------
-@transaction.atomic
+@flow_step
 def receive_payment(
     *,
     invoice: Invoice,
@@ -344,14 +347,17 @@ def receive_payment(
         raise receivables.ReceivablesError(  # rolls the payment back too
             f"Invoice {invoice} is {invoice.get_status_display().lower()}; payments apply only to issued, open invoices."
         )
-    trail = invoice.order.trail if invoice.order_id else f"invoice:{invoice.pk}"
+    trail = timeline.trail_key("order", invoice.order_id) if invoice.order_id else f"invoice:{invoice.pk}"
     applied = min(amount, invoice.amount_open)
-    if applied > 0:
-        receivables.allocate_payment(payment=payment, invoice=invoice, amount=applied, by=by, trail=trail)
+    if applied > 0:  # the allocation's payment is the locked row, as applied
+        payment = receivables.allocate_payment(
+            payment=payment, invoice=invoice, amount=applied, by=by, trail=trail
+        ).payment
     _release_holds_within_credit(customer_id=invoice.customer_id, by=by)
     if invoice.order_id:
-        _complete_if_done(order=invoice.order, by=by)
-    payment.refresh_from_db()
+        _complete_if_done(order_id=invoice.order_id, by=by)
+    if applied <= 0:
+        payment.refresh_from_db()
     return payment
 
 
@@ -369,18 +375,19 @@ def _release_holds_within_credit(*, customer_id: int, by) -> None:
             bill_up_front(order=order, by=by)
 
 
-def _complete_if_done(*, order: SalesOrder, by) -> None:
+def _complete_if_done(*, order_id: int, by) -> None:
     """Completed = every line shipped, everything shipped invoiced, every invoice paid."""
-    order.refresh_from_db()
+    order = SalesOrder.objects.get(pk=order_id)
     if order.status != SalesOrder.Status.APPROVED or not fulfillment_selectors.is_fully_shipped(order):
         return
     invoices = order.invoices.filter(kind=Invoice.Kind.INVOICE).exclude(status=Invoice.Status.DRAFT)
-    if invoices.exists() and not invoices.exclude(status=Invoice.Status.PAID).exists():
+    counts = invoices.aggregate(issued=Count("pk"), unpaid=Count("pk", filter=~Q(status=Invoice.Status.PAID)))
+    if counts["issued"] and not counts["unpaid"]:
         orders.complete_order(order=order, by=by)
 
 
 # 7. Online payment in the customer portal -> payments through step 6 -------------------------------
-@transaction.atomic
+@flow_step
 def confirm_online_payment(*, intent, provider_reference: str, by):
     """The payment provider confirmed a portal payment: record one payment per invoice of the
     intent through receive_payment (an idempotency key per invoice, so a repeated confirmation
@@ -452,7 +459,7 @@ def import_statement(*, bank_account, data: bytes, file_name: str = "", by=None,
     return result, summary
 
 
-@transaction.atomic
+@flow_step
 def rematch_open_lines(*, by=None):
     """Nightly, and after new invoices: match again every line still unmatched or suggested."""
     line_ids = list(
@@ -465,7 +472,7 @@ def rematch_open_lines(*, by=None):
     return summary
 
 
-@transaction.atomic
+@flow_step
 def accept_statement_suggestion(*, line: StatementLine, index: int = 0, by):
     """A clerk accepts one of the line's suggestions with one click."""
     summary = cashapp.accept_candidate(line=line, index=index, by=by)
@@ -473,7 +480,7 @@ def accept_statement_suggestion(*, line: StatementLine, index: int = 0, by):
     return summary
 
 
-@transaction.atomic
+@flow_step
 def apply_statement_line(*, line: StatementLine, customer_id, parts, by, action: str = "apply"):
     """A clerk's own split of a line over invoices (the rest on account), or on account only,
     or ignore. The payer's IBAN and name are learned for next time."""
@@ -482,7 +489,7 @@ def apply_statement_line(*, line: StatementLine, customer_id, parts, by, action:
     return summary
 
 
-@transaction.atomic
+@flow_step
 def receive_manual_payment(
     *,
     customer,
@@ -512,7 +519,7 @@ def receive_manual_payment(
     return payment
 
 
-@transaction.atomic
+@flow_step
 def reverse_payment(*, payment: Payment, reason: str, by):
     """A bounced check or a direct-debit return entered by hand: the invoices reopen."""
     payment = cashapp.reverse_payment(payment=payment, reason=reason, by=by)
@@ -528,12 +535,12 @@ def _after_cash(summary, *, by) -> None:
         orders_paid = SalesOrder.objects.filter(
             invoices__pk__in=summary.invoice_ids, status=SalesOrder.Status.APPROVED
         ).distinct()
-        for order in orders_paid:
-            _complete_if_done(order=order, by=by)
+        for order_id in orders_paid.values_list("pk", flat=True):
+            _complete_if_done(order_id=order_id, by=by)
 
 
 # 9. Go-live: open items taken over from the old system ----------------------------------------
-@transaction.atomic
+@flow_step
 def take_over_open_item(
     *,
     customer_account: str,
@@ -586,7 +593,7 @@ def _go_live_customer(account_number: str, name: str, tax_id: str, currency: str
     )
 
 
-@transaction.atomic
+@flow_step
 def import_statement_lines(*, bank_account, data: bytes, file_name: str = "", by=None, csv_mapping=None):
     """The import alone (all or nothing), for a worker that then matches in chunks."""
     return cashapp.import_statement_file(
@@ -594,7 +601,7 @@ def import_statement_lines(*, bank_account, data: bytes, file_name: str = "", by
     )
 
 
-@transaction.atomic
+@flow_step
 def match_statement_lines(*, line_ids: list[int], by=None):
     """Match and apply a chunk of lines, then re-evaluate the payers' credit holds."""
     summary = cashapp.match_and_apply(line_ids=line_ids, by=by)
@@ -668,9 +675,12 @@ def bill_shipment(*, shipment, by, on: datetime.date | None = None, trail: str =
     issue with its number, post to the AR ledger, then render and send after commit."""
     if _billing_rule(shipment.customer) != BillingProfile.Rule.EACH_SHIPMENT:
         return None
-    if not invoicing.billable_shipment_lines(shipment.lines.all()).exists():
+    lines = list(invoicing.billable_shipment_lines(shipment.lines.all()))
+    if not lines:
         return None  # billed up front
-    invoice = invoicing.create_invoice_for_shipment(shipment=shipment, by=by)
+    invoice = invoicing.create_invoice_for_shipment_lines(
+        customer=shipment.customer, shipment_lines=lines, shipment=shipment
+    )
     return issue_and_post(invoice=invoice, by=by, on=on, trail=trail)
 
 
@@ -682,7 +692,7 @@ def bill_up_front(*, order: SalesOrder, by) -> Invoice | None:
     return issue_and_post(invoice=invoice, by=by, trail=order.trail)
 
 
-@transaction.atomic
+@flow_step
 def issue_and_post(*, invoice: Invoice, by, on: datetime.date | None = None, trail: str = "") -> Invoice:
     """A draft invoice -> issued with the next INV number -> posted to the AR ledger; after
     commit its documents are rendered and it is sent on the customer's channels."""
@@ -704,7 +714,7 @@ def _render_and_send_after_commit(invoice: Invoice, *, by) -> None:
         transaction.on_commit(lambda log_id=log_id: invoicing_tasks.deliver_invoice.delay(log_id), robust=True)
 
 
-@transaction.atomic
+@flow_step
 def resend(*, invoice: Invoice, by) -> list:
     """Send an issued invoice again on the customer's channels (a new send log entry each)."""
     logs = invoicing.queue_sending(invoice=invoice, by=by)
@@ -736,7 +746,7 @@ def _first_shipped(lines) -> datetime.date:
     return min(timezone.localdate(line.shipment.shipped_at) for line in lines)
 
 
-@transaction.atomic
+@flow_step
 def issue_credit_note(*, note: Invoice, by, on: datetime.date | None = None) -> Invoice:
     """A draft credit note -> refused if it is more than the invoice has open -> issued with
     the next CN number -> posted to the AR ledger, reducing the invoice's open amount ->
@@ -780,7 +790,7 @@ def run_dunning(*, on: datetime.date, by=None):
     return run
 
 
-@transaction.atomic
+@flow_step
 def approve_dunning_run(*, run, by):
     """Preview -> approved; after commit a worker charges, renders and sends each letter
     (deliver_dunning_letter), one task per letter."""
@@ -826,7 +836,7 @@ def deliver_dunning_letter(*, letter_id: int):
 
 
 # 13. Disputes: opened (dunning leaves the amount alone) -> resolved, by credit note when accepted --
-@transaction.atomic
+@flow_step
 def open_dispute(*, invoice: Invoice, reason: str, by, **fields) -> Dispute:
     """A clerk or the customer (portal) disputes an invoice or some of its lines: receivables
     records it with the invoice's documents attached (reminders and dunning skip the disputed
@@ -837,7 +847,7 @@ def open_dispute(*, invoice: Invoice, reason: str, by, **fields) -> Dispute:
     return dispute
 
 
-@transaction.atomic
+@flow_step
 def resolve_dispute(
     *, dispute: Dispute, outcome: str, by, accepted_amount: Decimal | None = None, note: str = ""
 ) -> Dispute:

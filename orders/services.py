@@ -4,7 +4,6 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
 from django.db.models import DecimalField, F, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -12,6 +11,7 @@ from django.utils import timezone
 from o2c.core import numbering, timeline
 from o2c.core.errors import DomainError
 from o2c.core.money import line_amounts
+from o2c.core.transactions import atomic
 
 from .models import Address, Customer, Product, SalesOrder, SalesOrderLine
 from .pricing import PriceBook, discount_limit_for, discounted_unit_price
@@ -281,7 +281,7 @@ def create_order(
         problems.append(("order", "requested_date", "the requested delivery date is before the order date"))
     if problems:
         raise OrderError("The order was not saved.", problems)
-    with transaction.atomic():
+    with atomic():
         order = SalesOrder(
             customer=customer,
             channel=channel,
@@ -304,7 +304,7 @@ def create_order(
     return order
 
 
-@transaction.atomic
+@atomic
 def update_draft(
     *,
     order: SalesOrder,
@@ -374,8 +374,14 @@ def _reprice_for_submit(order: SalesOrder) -> None:
         order.total = order.net_amount + order.tax_amount
 
 
-def _move(order: SalesOrder, to: str) -> SalesOrder:
-    order = SalesOrder.objects.select_for_update(of=("self",)).select_related("customer__price_list").get(pk=order.pk)
+def _move(order: SalesOrder, to: str, *, locked: bool = False) -> SalesOrder:
+    """The order, locked and read again, moved to `to` (in memory); refused when the move is
+    illegal. `locked`: the caller holds the row lock and `order` is current (it came from a
+    service of this transaction), so it is not read again."""
+    if not locked:
+        order = (
+            SalesOrder.objects.select_for_update(of=("self",)).select_related("customer__price_list").get(pk=order.pk)
+        )
     if to not in ALLOWED_MOVES.get(order.status, set()):
         raise OrderError(
             f"Order {order} is {order.get_status_display().lower()}; it cannot become {Status(to).label.lower()}."
@@ -384,11 +390,14 @@ def _move(order: SalesOrder, to: str) -> SalesOrder:
     return order
 
 
-@transaction.atomic
-def submit_order(*, order: SalesOrder, by) -> SalesOrder:
-    """Draft -> submitted: the order gets its gapless number (taken last, see numbering)."""
-    order = _move(order, Status.SUBMITTED)
-    _reprice_for_submit(order)
+@atomic
+def submit_order(*, order: SalesOrder, by, just_created: bool = False) -> SalesOrder:
+    """Draft -> submitted: the order gets its gapless number (taken last, see numbering).
+    `just_created`: create_order() wrote it a moment ago in this transaction, checked and
+    priced today, and nobody else can see it yet: it is neither locked nor priced again."""
+    order = _move(order, Status.SUBMITTED, locked=just_created)
+    if not just_created:
+        _reprice_for_submit(order)
     order.payment_terms_id = order.customer.payment_terms_id  # the terms agreed for this order
     order.submitted_at = timezone.now()
     order.number = numbering.next_number(prefix="SO", year=order.order_date.year)
@@ -397,17 +406,18 @@ def submit_order(*, order: SalesOrder, by) -> SalesOrder:
     return order
 
 
-@transaction.atomic
-def approve_order(*, order: SalesOrder, by=None, note: str = "") -> SalesOrder:
-    order = _move(order, Status.APPROVED)
+@atomic
+def approve_order(*, order: SalesOrder, by=None, note: str = "", locked: bool = False) -> SalesOrder:
+    """`locked`: as for _move (the flow passes the order submit_order returned)."""
+    order = _move(order, Status.APPROVED, locked=locked)
     order.save(update_fields=["status"])
     timeline.record(order, "approved", summary="Order approved", trail=order.trail, by=by, note=note)
     return order
 
 
-@transaction.atomic
-def hold_order(*, order: SalesOrder, reasons: list[str], by=None) -> SalesOrder:
-    order = _move(order, Status.CREDIT_HOLD)
+@atomic
+def hold_order(*, order: SalesOrder, reasons: list[str], by=None, locked: bool = False) -> SalesOrder:
+    order = _move(order, Status.CREDIT_HOLD, locked=locked)
     order.save(update_fields=["status"])
     timeline.record(
         order, "credit_hold", summary="Order put on credit hold", trail=order.trail, by=by, note="\n".join(reasons)
@@ -415,7 +425,7 @@ def hold_order(*, order: SalesOrder, reasons: list[str], by=None) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def reject_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
     if not reason.strip():
         raise OrderError("Give the reason for rejecting the order; the customer will be told.")
@@ -425,7 +435,7 @@ def reject_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def complete_order(*, order: SalesOrder, by=None) -> SalesOrder:
     order = _move(order, Status.COMPLETED)
     order.completed_at = timezone.now()
@@ -440,7 +450,7 @@ def complete_order(*, order: SalesOrder, by=None) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def cancel_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
     """A draft, an order on credit hold, or an approved order nothing of which has been picked,
     shipped or invoiced (o2c.flow.cancel_order releases its stock first) -> cancelled, with the
@@ -454,7 +464,7 @@ def cancel_order(*, order: SalesOrder, reason: str, by) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@atomic
 def copy_order(*, order: SalesOrder, by, channel: str = SalesOrder.Channel.CLERK) -> SalesOrder:
     """A new draft with the same customer, ship-to and lines (priced again today): reorder."""
     source = SalesOrder.objects.select_related("customer").get(pk=order.pk)

@@ -6,13 +6,12 @@ import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.functions import Round
 
 from invoicing import services as invoicing
 from invoicing.models import Invoice
 from o2c.core import timeline
 from o2c.core.errors import DomainError
+from o2c.core.transactions import atomic
 from orders.models import Customer
 
 from .models import Account, Allocation, JournalEntry, JournalLine, Payment
@@ -45,7 +44,7 @@ def _post(*, kind, customer, currency, effective_date, description, lines, by=No
     return entry
 
 
-@transaction.atomic
+@atomic
 def post_invoice(*, invoice: Invoice, by=None) -> JournalEntry:
     """Dr receivables (gross) / Cr revenue (net) / Cr output tax (tax)."""
     if invoice.status == Invoice.Status.DRAFT:
@@ -126,13 +125,13 @@ def _same_payment_or_refuse(existing: Payment, customer: Customer, amount: Decim
     return existing
 
 
-@transaction.atomic
+@atomic
 def allocate_payment(*, payment: Payment, invoice: Invoice, amount: Decimal, by=None, trail: str = "") -> Allocation:
     """Apply part of a payment to an invoice: Dr unapplied cash / Cr receivables.
 
     The payment row is locked (so its cash is never applied twice) and the invoice's open
     amount goes down in a guarded statement (so it never goes below zero)."""
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment = Payment.objects.select_for_update(of=("self",)).select_related("customer").get(pk=payment.pk)
     if payment.status == Payment.Status.REVERSED:
         raise ReceivablesError(f"Payment #{payment.pk} was reversed; it cannot be applied.")
     if invoice.customer_id != payment.customer_id:
@@ -146,10 +145,10 @@ def allocate_payment(*, payment: Payment, invoice: Invoice, amount: Decimal, by=
         )
     invoice = invoicing.reduce_open_amount(invoice_id=invoice.pk, amount=amount)
     allocation = Allocation.objects.create(payment=payment, invoice=invoice, amount=amount, created_by=by)
-    Payment.objects.filter(pk=payment.pk).update(amount_applied=Round(F("amount_applied") + amount, 2))
-    payment.refresh_from_db()
+    # The row is locked: what is applied now is known here, and written in one statement.
+    payment.amount_applied += amount  # Decimal: exact (the database column keeps two places)
     payment.status = Payment.Status.APPLIED if payment.amount_unapplied == 0 else Payment.Status.PARTIALLY_APPLIED
-    payment.save(update_fields=["status"])
+    payment.save(update_fields=["amount_applied", "status"])
     _post(
         kind=JournalEntry.Kind.ALLOCATION,
         customer=payment.customer,
@@ -172,7 +171,7 @@ def allocate_payment(*, payment: Payment, invoice: Invoice, amount: Decimal, by=
     return allocation
 
 
-@transaction.atomic
+@atomic
 def post_credit_note(*, credit_note: Invoice, by=None) -> JournalEntry:
     """An issued credit note: Dr revenue (net) / Dr output tax (tax) / Cr receivables (gross),
     and the invoice it corrects has that much less open (never below zero: invoicing refuses)."""
@@ -199,7 +198,7 @@ def post_credit_note(*, credit_note: Invoice, by=None) -> JournalEntry:
     return entry
 
 
-@transaction.atomic
+@atomic
 def post_charge(*, charge: Invoice, fee: Decimal, interest: Decimal, by=None) -> JournalEntry:
     """An issued dunning charge: Dr receivables (total) / Cr dunning fees (fee) / Cr interest
     income (interest). Fee and interest must add up to the charge's total (it carries no tax)."""

@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from o2c.core import numbering, timeline
+from o2c.core.transactions import atomic
 
 from ..models import (
     DeliveryDiscrepancy,
@@ -84,7 +85,7 @@ class LineDelivery:
     note: str = ""
 
 
-@transaction.atomic
+@atomic
 def record_proof_of_delivery(
     *,
     shipment: Shipment,
@@ -168,7 +169,7 @@ def record_proof_of_delivery(
 
 
 # --- returns ------------------------------------------------------------------------------------
-@transaction.atomic
+@atomic
 def authorise_return(
     *, customer, lines: list[tuple[ShipmentLine, Decimal]], reason: str, by=None
 ) -> ReturnAuthorisation:
@@ -218,7 +219,7 @@ def authorise_return(
     return rma
 
 
-@transaction.atomic
+@atomic
 def receive_return(*, rma: ReturnAuthorisation, received: dict[int, tuple[Decimal, str]], by=None) -> list[ReturnLine]:
     """Goods back at the warehouse they left from: per return line, the quantity and where it
     goes (back into stock, or scrap: received, then written off with the RMA as reason)."""

@@ -9,10 +9,11 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from o2c.core import numbering, timeline
+from o2c.core.transactions import atomic
 from orders.models import SalesOrder, SalesOrderLine
 
 from .. import carriers
@@ -50,7 +51,7 @@ def plannable_quantities(*, order_lines, warehouse: Warehouse) -> dict[int, Deci
     return {pk: reserved.get(pk, ZERO) - planned.get(pk, ZERO) for pk in line_ids}
 
 
-@transaction.atomic
+@atomic
 def plan_shipment(
     *,
     orders: list[SalesOrder],
@@ -139,7 +140,7 @@ def _locked(shipment: Shipment, *statuses) -> Shipment:
     return shipment
 
 
-@transaction.atomic
+@atomic
 def record_pick(*, shipment: Shipment, code: str, quantity: Decimal, by=None) -> ShipmentLine:
     """A scan at the shelf: `code` is the SKU (any case) or the barcode of the bin the product
     is picked from. Refuses an unknown code or more than the line asks for."""
@@ -180,12 +181,15 @@ def record_pick(*, shipment: Shipment, code: str, quantity: Decimal, by=None) ->
     return line
 
 
-@transaction.atomic
+@atomic
 def finish_picking(*, shipment: Shipment, by=None) -> Shipment:
     """Close picking: lines picked short shrink to what was picked (the rest stays reserved and
     open for a later shipment), lines not picked at all leave the shipment."""
     shipment = _locked(shipment, Shipment.Status.PLANNED)
-    lines = list(shipment.lines.all())
+    return _close_picking(shipment, list(shipment.lines.all()))
+
+
+def _close_picking(shipment: Shipment, lines: list[ShipmentLine]) -> Shipment:
     if not any(line.picked_quantity > 0 for line in lines):
         raise FulfillmentError(f"Nothing is picked for shipment {shipment} yet.")
     for line in lines:
@@ -199,17 +203,18 @@ def finish_picking(*, shipment: Shipment, by=None) -> Shipment:
     return shipment
 
 
-@transaction.atomic
+@atomic
 def pick_all(*, shipment: Shipment, by=None) -> Shipment:
     """Everything picked as planned (a warehouse that confirms the pick list in one go)."""
     shipment = _locked(shipment, Shipment.Status.PLANNED)
-    for line in shipment.lines.all():
+    lines = list(shipment.lines.all())
+    for line in lines:
         line.picked_quantity = line.quantity
-        line.save(update_fields=["picked_quantity"])
-    return finish_picking(shipment=shipment, by=by)
+    shipment.lines.update(picked_quantity=F("quantity"))  # one statement for all the lines
+    return _close_picking(shipment, lines)
 
 
-@transaction.atomic
+@atomic
 def pack(*, shipment: Shipment, packages: list[tuple[Decimal, str]], by=None) -> Shipment:
     """Record the packages (weight in kg, description) and queue the packing slip."""
     shipment = _locked(shipment, Shipment.Status.PICKED)
@@ -260,7 +265,7 @@ def carrier_named(name: str) -> Carrier | None:
     )
 
 
-@transaction.atomic
+@atomic
 def ship_shipment(
     *,
     shipment: Shipment,
@@ -290,7 +295,9 @@ def ship_shipment(
     shipment.status = Shipment.Status.SHIPPED
     shipment.shipped_at = timezone.now()
     shipment.ship_date = ship_date or timezone.localdate()
-    shipment.save()
+    shipment.save(
+        update_fields=["carrier", "service", "tracking_number", "freight_terms", "status", "shipped_at", "ship_date"]
+    )
     via = f" with {shipment.carrier}" + (f", tracking {shipment.tracking_number}" if shipment.tracking_number else "")
     for order in {line.order_line.order_id: line.order_line.order for line in lines}.values():
         timeline.record(
@@ -317,7 +324,7 @@ def _consume_reservations(*, shipment: Shipment, lines: list[ShipmentLine], by) 
         .order_by("stock_item_id", "id")
     ):
         reservations[reservation.order_line_id].append(reservation)
-    problems, movements, shipped = [], [], []
+    problems, movements, shipped, consumed = [], [], [], []
     for line in stock_lines:
         held = sum((r.quantity for r in reservations[line.order_line_id]), ZERO)
         if line.quantity > held:
@@ -335,8 +342,7 @@ def _consume_reservations(*, shipment: Shipment, lines: list[ShipmentLine], by) 
             if take <= 0:
                 break
             if take == reservation.quantity:
-                reservation.status = Reservation.Status.SHIPPED
-                reservation.save(update_fields=["status"])
+                consumed.append(reservation.pk)
             else:
                 reservation.quantity -= take
                 reservation.save(update_fields=["quantity"])
@@ -362,11 +368,13 @@ def _consume_reservations(*, shipment: Shipment, lines: list[ShipmentLine], by) 
             left -= take
     if problems:
         raise FulfillmentError("Shipping more than is reserved is refused.", problems)
+    if consumed:  # taken whole: one statement for all of them
+        Reservation.objects.filter(pk__in=consumed).update(status=Reservation.Status.SHIPPED)
     Reservation.objects.bulk_create(shipped)
     return movements
 
 
-@transaction.atomic
+@atomic
 def transfer_reservations(*, order: SalesOrder, to: Warehouse, by=None) -> None:
     """Move the order's reservations held in other warehouses to `to` (goods sent across
     before the order ships): transfer movements out and in, each balanced."""
@@ -410,7 +418,7 @@ def transfer_reservations(*, order: SalesOrder, to: Warehouse, by=None) -> None:
         reservation.save(update_fields=["stock_item"])
 
 
-@transaction.atomic
+@atomic
 def confirm_services(*, order: SalesOrder, by=None, lines: dict[int, Decimal] | None = None) -> Shipment:
     """Services are delivered by a confirmation, not a parcel: a service 'shipment', delivered
     at once, of the open service lines (or `lines`: quantity per order line id)."""
@@ -457,7 +465,7 @@ def open_service_quantities(order: SalesOrder) -> dict[int, Decimal]:
     return {line.pk: line.quantity - line.done for line in lines if line.quantity > line.done}
 
 
-@transaction.atomic
+@atomic
 def add_service_lines(*, shipment: Shipment, order: SalesOrder) -> None:
     """Services delivered with the goods (installation on delivery) ride on the shipment."""
     ShipmentLine.objects.bulk_create(

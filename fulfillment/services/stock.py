@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from o2c.core import timeline
 from o2c.core.errors import DomainError
+from o2c.core.transactions import atomic
 from orders.models import SalesOrder, SalesOrderLine
 from orders.selectors import contact_emails
 
@@ -112,7 +113,7 @@ def stock_item_for(*, warehouse: Warehouse, product) -> StockItem:
 
 
 # --- receipts, adjustments, scrap ---------------------------------------------------------------
-@transaction.atomic
+@atomic
 def receive_stock(
     *,
     warehouse: Warehouse,
@@ -137,7 +138,7 @@ def receive_stock(
     return item
 
 
-@transaction.atomic
+@atomic
 def adjust_stock(*, warehouse: Warehouse, product, change: Decimal, reason: str, by=None, scrap: bool = False):
     """A counted difference (or scrap, always negative) with the reason a clerk gave."""
     change = Decimal(change)
@@ -166,7 +167,7 @@ def reserve_order(*, order: SalesOrder, by=None) -> list[Shortfall]:
     return reserve_orders(orders=[order], by=by).get(order.pk, [])
 
 
-@transaction.atomic
+@atomic
 def reserve_orders(*, orders: list[SalesOrder], by=None) -> dict[int, list[Shortfall]]:
     """Reserve for several approved orders at once, served in priority order: one lock
     statement for all their stock rows, one guarded update, bulk inserts. A constant number
@@ -360,7 +361,7 @@ def backordered_orders():
     return SalesOrder.objects.filter(status=SalesOrder.Status.APPROVED, lines__backorders__status="open").distinct()
 
 
-@transaction.atomic
+@atomic
 def fill_backorders(*, product_ids, by=None) -> dict[int, list[Shortfall]]:
     """Reserve newly arrived stock for the orders waiting for these products, in priority
     order (requested date, then order date, by default)."""
@@ -375,7 +376,7 @@ def fill_backorders(*, product_ids, by=None) -> dict[int, list[Shortfall]]:
     return reserve_orders(orders=orders, by=by)
 
 
-@transaction.atomic
+@atomic
 def release_order(*, order: SalesOrder, by=None, reason: str = "") -> Decimal:
     """Give back every active reservation of the order (cancelled, or re-planned)."""
     reservations = list(

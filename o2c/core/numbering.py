@@ -7,21 +7,32 @@ A rolled-back transaction rolls the counter back with it, so no number is ever l
 """
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 
 from .models import NumberSeries
+
+_INCREMENT = (
+    f"UPDATE {NumberSeries._meta.db_table} SET last_number = last_number + 1"
+    " WHERE prefix = %s AND year = %s RETURNING last_number"
+)
 
 
 def next_number(*, prefix: str, year: int, width: int = 6) -> str:
     """Return the next number of the series, e.g. "INV-2026-000124". Must run in a transaction."""
     if not connection.in_atomic_block:
         raise RuntimeError("next_number() must run inside the issuing transaction.")
-    updated = NumberSeries.objects.filter(prefix=prefix, year=year)
-    if not updated.update(last_number=F("last_number") + 1):
+    value = _increment(prefix=prefix, year=year)
+    if value is None:
         _create_series(prefix=prefix, year=year)
-        updated.update(last_number=F("last_number") + 1)
-    value = updated.values_list("last_number", flat=True).get()
+        value = _increment(prefix=prefix, year=year)
     return f"{prefix}-{year}-{value:0{width}d}"
+
+
+def _increment(*, prefix: str, year: int) -> int | None:
+    """The series' new last number (one statement, the row locked till commit); None if no row."""
+    with connection.cursor() as cursor:
+        cursor.execute(_INCREMENT, [prefix, year])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _create_series(*, prefix: str, year: int) -> None:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from o2c.core import roles
 from orders.customers import validate_tax_id
 from orders.models import Address, Contact, Customer, PaymentTerms
-from orders.selectors import contact_emails, similar_customers
+from orders.selectors import contact_emails, customer_list, similar_customers
 from tests.core.factories import CLERK
 from tests.orders.factories import CustomerFactory
 
@@ -55,6 +55,23 @@ def test_similar_name_uses_the_trigram_index():
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'customer_name_trgm'")
         assert "gin_trgm_ops" in cursor.fetchone()[0]
+
+
+def test_customer_search_is_answered_by_the_trigram_indexes():
+    """The list's search (name, account number or tax id contains) as Django writes it, UPPER(...)
+    LIKE, reads the three UPPER trigram indexes (orders 0010) instead of every customer."""
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_trgm is PostgreSQL's")
+    CustomerFactory(name="Acme Trading BV")
+    sql, params = customer_list(q="acme").query.sql_with_params()
+    with connection.cursor() as cursor:
+        # a tiny table: with full scans of the table or of an index priced out, show the trigram indexes answer
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    for index in ("customer_name_upper_trgm", "customer_account_upper_trgm", "customer_tax_id_upper_trgm"):
+        assert index in plan
+    assert [c.name for c in customer_list(q="acme")] == ["Acme Trading BV"]
 
 
 def test_contact_emails_by_role_fall_back_to_the_invoice_email():

@@ -155,7 +155,7 @@ class Command(BaseCommand):
             env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_DEBUG": "0", "PYTHONUNBUFFERED": "1"}
             server = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "o2c.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                 "--threads", str(threads), "--worker-class", "gthread", "--log-level", "warning"],
+                 "--threads", str(threads), "--worker-class", "gthread", "--keep-alive", "10", "--log-level", "warning"],
                 cwd=settings.BASE_DIR,
                 env=env,
                 stdout=(Path(tmp) / "gunicorn.log").open("w"),

@@ -13,6 +13,7 @@ from o2c import dataset, integrity
 from o2c.core.models import NumberSeries
 from orders.models import Customer, SalesOrder
 from receivables.models import Allocation, JournalEntry, JournalLine, Payment
+from reporting.models import DailyTotal, OrderQuality
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +41,10 @@ def test_generated_dataset_passes_the_integrity_check():
     out = StringIO()
     call_command("generate_dataset", "--invoices", "5000", "--seed", "7", stdout=out, stderr=StringIO())
     assert "numbers gapless per series and year" in out.getvalue()
+    # the report tables beat keeps: every shipped order's quality checks, the closed days' totals
+    shipped = SalesOrder.objects.filter(lines__shipment_lines__shipment__shipped_at__isnull=False).distinct()
+    assert OrderQuality.objects.count() == shipped.count() > 4000
+    assert DailyTotal.objects.exists()
 
     issued = Invoice.objects.filter(kind="invoice")
     assert issued.count() == 5000

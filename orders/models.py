@@ -73,6 +73,8 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The clerks' customer list: newest first, a page at a time (keyset).
+        indexes = [models.Index(fields=["-created_at", "-id"], name="customer_keyset")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_number})"

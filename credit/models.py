@@ -113,6 +113,14 @@ class CreditProfile(models.Model):
     # Payment behaviour, recomputed nightly from receivables (credit.services.recompute_behaviour)
     average_days_to_pay = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     average_days_beyond_terms = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    average_days_late = models.DecimalField(
+        max_digits=7,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Value date of the last payment − due date, early payments negative, over the invoices paid "
+        "in the last 365 days; the cash forecast moves the customer's open items by it.",
+    )
     percent_paid_late = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     nsf_count = models.PositiveIntegerField("returned payments (NSF)", default=0)
     open_disputes = models.PositiveIntegerField(default=0)

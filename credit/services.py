@@ -7,7 +7,7 @@ group) decided at the same moment are decided one after the other, and the secon
 first one's approved order in its exposure."""
 
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -19,7 +19,7 @@ from o2c.core import timeline
 from o2c.core.errors import DomainError
 from o2c.core.transactions import atomic
 from orders.models import Customer, SalesOrder
-from receivables.models import Dispute, Payment
+from receivables.models import Allocation, Dispute, Payment
 
 from . import selectors
 from .models import CreditApplication, CreditDecision, CreditLimitChange, CreditPolicy, CreditProfile, ReviewItem
@@ -498,6 +498,7 @@ def risk_class_for(*, days_beyond_terms: Decimal | None, percent_late: Decimal |
 BEHAVIOUR_FIELDS = [
     "average_days_to_pay",
     "average_days_beyond_terms",
+    "average_days_late",
     "percent_paid_late",
     "nsf_count",
     "open_disputes",
@@ -522,6 +523,21 @@ WITH paid AS (
            round(avg(greatest(paid_on - due_date, 0)), 1) AS beyond,
            round(100.0 * count(*) FILTER (WHERE paid_on > due_date) / count(*), 1) AS late
     FROM paid GROUP BY customer_id
+), paid_in_year AS (
+    -- the cash forecast's measure: invoices settled by payments (not reversed) value-dated in
+    -- the last 365 days, each paid on the last of those payments
+    SELECT inv.customer_id, inv.due_date, max(pay.value_date) AS paid_on
+    FROM invoicing_invoice inv
+    JOIN receivables_allocation al ON al.invoice_id = inv.id
+    JOIN receivables_payment pay ON pay.id = al.payment_id
+    WHERE inv.kind = 'invoice' AND inv.status = 'paid' AND pay.status <> 'reversed'
+      AND pay.value_date > %(since)s AND pay.value_date <= %(on)s
+    GROUP BY inv.id
+), days_late AS (
+    -- truncated (toward zero) to one place, not rounded: rounding this to whole days, as the
+    -- forecast does, then gives the same day as rounding the exact average (2.46 -> 2.4 -> 2)
+    SELECT customer_id, trunc(avg(paid_on - due_date), 1) AS days_late
+    FROM paid_in_year GROUP BY customer_id
 ), nsf AS (
     SELECT customer_id, count(*) AS n FROM receivables_payment
     WHERE status = 'reversed' AND value_date >= %(since)s GROUP BY customer_id
@@ -529,15 +545,17 @@ WITH paid AS (
     SELECT customer_id, count(*) AS n FROM receivables_dispute
     WHERE status <> 'resolved' GROUP BY customer_id
 ), figures AS (
-    SELECT p.id, c.days_to_pay, c.beyond, c.late, coalesce(n.n, 0) AS nsf, coalesce(d.n, 0) AS disputes
+    SELECT p.id, c.days_to_pay, c.beyond, c.late, l.days_late, coalesce(n.n, 0) AS nsf, coalesce(d.n, 0) AS disputes
     FROM credit_creditprofile p
     LEFT JOIN per_customer c ON c.customer_id = p.customer_id
+    LEFT JOIN days_late l ON l.customer_id = p.customer_id
     LEFT JOIN nsf n ON n.customer_id = p.customer_id
     LEFT JOIN disputes d ON d.customer_id = p.customer_id
 )
 UPDATE credit_creditprofile p SET
     average_days_to_pay = f.days_to_pay,
     average_days_beyond_terms = f.beyond,
+    average_days_late = f.days_late,
     percent_paid_late = f.late,
     nsf_count = f.nsf,
     open_disputes = f.disputes,
@@ -554,20 +572,49 @@ FROM figures f WHERE f.id = p.id
 
 def recompute_behaviour(*, on: datetime.date | None = None, since_days: int = 365) -> int:
     """The nightly job: payment behaviour of every customer with a profile, from invoices paid
-    in the last year (average days to pay, days beyond terms, % paid late, returned payments,
-    disputes not resolved yet), and the risk class that follows. One
-    set-based UPDATE on PostgreSQL. Idempotent. Returns the number of profiles updated."""
+    in the last year (average days to pay, days beyond terms, % paid late, average days late as
+    of `on` for the cash forecast, returned payments, disputes not resolved yet), and the risk
+    class that follows. One set-based UPDATE on PostgreSQL. Idempotent. Returns the number of
+    profiles updated."""
     on = on or timezone.localdate()
     since = on - datetime.timedelta(days=since_days)
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(BEHAVIOUR_SQL, {"since": since, "now": timezone.now()})
+            cursor.execute(BEHAVIOUR_SQL, {"since": since, "on": on, "now": timezone.now()})
             return cursor.rowcount
-    return _recompute_behaviour_portably(since)
+    return _recompute_behaviour_portably(since, on=on)
 
 
-def _recompute_behaviour_portably(since: datetime.date) -> int:
+def _days_late(since: datetime.date, on: datetime.date) -> dict[int, Decimal]:
+    """{customer id: average days late} as BEHAVIOUR_SQL's days_late, truncated toward zero."""
+    paid = (
+        Allocation.objects.filter(
+            invoice__kind=Invoice.Kind.INVOICE,
+            invoice__status=Invoice.Status.PAID,
+            invoice__due_date__isnull=False,
+            payment__value_date__gt=since,
+            payment__value_date__lte=on,
+        )
+        .exclude(payment__status=Payment.Status.REVERSED)
+        .values("invoice_id", "invoice__customer_id", "invoice__due_date")
+        .annotate(paid_on=Max("payment__value_date"))
+        .order_by()
+    )
+    sums: dict[int, list[int]] = {}
+    for row in paid:
+        entry = sums.setdefault(row["invoice__customer_id"], [0, 0])
+        entry[0] += (row["paid_on"] - row["invoice__due_date"]).days
+        entry[1] += 1
+    return {
+        customer_id: (Decimal(total) / Decimal(n)).quantize(Decimal("0.1"), ROUND_DOWN)
+        for customer_id, (total, n) in sums.items()
+    }
+
+
+def _recompute_behaviour_portably(since: datetime.date, *, on: datetime.date | None = None) -> int:
     """The same figures for the embedded SQLite database: one grouped query, one bulk update."""
+    on = on or timezone.localdate()
+    days_late = _days_late(since, on)
     paid = (
         Invoice.objects.filter(kind=Invoice.Kind.INVOICE, status=Invoice.Status.PAID, issue_date__gte=since)
         .values("id", "customer_id", "issue_date", "due_date")
@@ -609,6 +656,7 @@ def _recompute_behaviour_portably(since: datetime.date) -> int:
             profile.percent_paid_late = (entry["late"] * 100 / n).quantize(tenth, ROUND_HALF_UP)
         else:
             profile.average_days_to_pay = profile.average_days_beyond_terms = profile.percent_paid_late = None
+        profile.average_days_late = days_late.get(profile.customer_id)
         profile.nsf_count = nsf.get(profile.customer_id, 0)
         profile.open_disputes = disputes.get(profile.customer_id, 0)
         profile.risk_class = risk_class_for(

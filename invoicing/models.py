@@ -80,10 +80,11 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["-issue_date", "-id"], name="invoice_keyset"),
             models.Index(fields=["customer", "due_date"], name="invoice_open_items", condition=Q(amount_open__gt=0)),
-            # Aging and the open-items totals read only this (index-only scan over the open items).
+            # Aging, the open-items totals and the cash forecast read only this (index-only scan over
+            # the open items; the forecast joins each item's customer and sums it per currency).
             models.Index(
                 fields=["due_date"],
-                include=["amount_open", "kind"],
+                include=["amount_open", "kind", "customer", "currency"],
                 name="invoice_open_aging",
                 condition=Q(status="issued", amount_open__gt=0),
             ),

@@ -359,6 +359,8 @@ def test_payment_behaviour_figures_and_risk_class(staff, portable):
         Decimal("52.5"),
         Decimal("22.5"),
     )
+    # signed, for the cash forecast: the good payer paid 10 days early, the late one 40 and 5 days late
+    assert (good_profile.average_days_late, late_profile.average_days_late) == (Decimal("-10.0"), Decimal("22.5"))
     assert (late_profile.percent_paid_late, late_profile.nsf_count) == (Decimal("100.0"), 1)
     assert late_profile.risk_class == "D"  # a returned payment and half paid late
     assert late_profile.behaviour_computed_at is not None

@@ -11,6 +11,7 @@ from django.core import mail
 from django.utils import timezone
 from pypdf import PdfReader
 
+from credit.services import recompute_behaviour
 from o2c import flow
 from o2c.core import roles
 from orders.services import LineInput
@@ -84,6 +85,8 @@ def test_cash_forecast_uses_each_customers_days_late():
     today = timezone.localdate()
     monday = forecast.week_start(today)
     late, prompt = CustomerFactory(), CustomerFactory()
+    credit_limit(late)
+    credit_limit(prompt)
     # the late payer paid its last invoice 14 days after the due date; the prompt one on the day
     paid = make_invoice("F-0", late, issued=today - days(60), due=today - days(30), total="50.00")
     pay(paid, "50.00", today - days(16))
@@ -92,6 +95,7 @@ def test_cash_forecast_uses_each_customers_days_late():
     # both owe 100.00 due in the week after next (Monday + 14 days)
     make_invoice("F-1", late, issued=monday - days(16), due=monday + days(14), total="100.00")
     make_invoice("F-2", prompt, issued=monday - days(16), due=monday + days(14), total="100.00")
+    recompute_behaviour(on=today)  # the nightly job keeps each customer's days late on its profile
     rows = {row["week_start"]: row for row in forecast.cash_forecast(on=today)}
     assert rows[monday + days(14)]["expected"] == Decimal("100.00")  # prompt: on the due date
     assert rows[monday + days(28)]["expected"] == Decimal("100.00")  # late: due date + 14 days

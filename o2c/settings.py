@@ -163,6 +163,15 @@ CELERY_BEAT_SCHEDULE = {  # synced into django_celery_beat's tables when beat st
         "schedule": crontab(hour=3, minute=30, day_of_week="sun"),
         "kwargs": {"full": True},
     },
+    "cycle-facts-refresh": {  # cycle-time facts of the documents touched since the last run
+        "task": "reporting.tasks.refresh_cycle_facts",
+        "schedule": crontab(minute="*/10"),
+    },
+    "cycle-facts-full": {  # Sunday night: every document again (a changed order date, a deletion)
+        "task": "reporting.tasks.refresh_cycle_facts",
+        "schedule": crontab(hour=3, minute=40, day_of_week="sun"),
+        "kwargs": {"full": True},
+    },
     "stock-ledger-nightly": {"task": "fulfillment.tasks.check_stock_ledger", "schedule": crontab(hour=2, minute=15)},
     "requeue-stale-work": {  # work whose task never reached a worker (broker down at commit)
         "task": "o2c.tasks.requeue_stale_work",

@@ -14,6 +14,7 @@ effective-date index of journal entries (only the days after D are read).
 
 import calendar
 import datetime
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -25,6 +26,8 @@ from django.db.models.functions import Coalesce
 from credit.models import CreditDecision
 from invoicing.models import Invoice
 from receivables.models import Account, JournalLine
+
+from . import cycles
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal("0"), output_field=MONEY_FIELD)
@@ -547,15 +550,72 @@ def _distribution(row, bins) -> dict:
     }
 
 
+def _cycle_params(*, start, end, scope: Scope) -> dict:
+    return {"tz": settings.TIME_ZONE, "start": start, "end": end, "segment": scope.segment, "currency": scope.currency}
+
+
+# The figures read the stored facts (cycles.period_facts: one index range per measure, the documents touched
+# since the last refresh worked out live) as counts per number of days, and the distribution is worked out
+# from those counts here, exactly as the database's aggregates would over every row (_distribution_of_counts);
+# before the first refresh, from the documents themselves (_SAMPLES_SQL).
+_FACT_COLUMNS = "measure, days, main, currency, customer_id, document_id"
+_CYCLES_FROM_FACTS = cycles.period_facts(measures=list(cycles.MEASURES.values()), columns=_FACT_COLUMNS) + (
+    "SELECT measure, days, COUNT(*) FROM scoped GROUP BY measure, days"
+)
+
+
+def _percentile_cont(counts: list[tuple[int, int]], n: int, fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont over n values given as sorted (value, how many): the same float8
+    arithmetic (position fraction x (n - 1), linear between the two values around it)."""
+    if not n:
+        return None
+    position = fraction * (n - 1)
+    first, second = math.floor(position), math.ceil(position)
+    low = high = None
+    seen = 0
+    for value, count in counts:
+        if low is None and first < seen + count:
+            low = float(value)
+        if second < seen + count:
+            high = float(value)
+            break
+        seen += count
+    return low if first == second else low + (position - first) * (high - low)
+
+
+def _distribution_of_counts(counts: dict[int | None, int], bins) -> tuple:
+    """(count, median, p90, mean, *histogram) as _distribution_select computes them, from how many
+    documents took each number of days (None: days unknown, counted but in no figure)."""
+    values = sorted((days, n) for days, n in counts.items() if days is not None)
+    known = sum(n for _, n in values)
+    mean = Decimal(sum(days * n for days, n in values)) / known if known else None
+    histogram = [
+        sum(n for days, n in values if (low is None or days >= low) and (high is None or days <= high))
+        for _, low, high in bins
+    ]
+    median, p90 = _percentile_cont(values, known, 0.5), _percentile_cont(values, known, 0.9)
+    return (sum(counts.values()), median, p90, mean, *histogram)
+
+
 def cycle_times(*, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING) -> list[dict]:
     """Order to ship, ship to invoice, invoice to cash, order to cash in days, as distributions
     (count, median, p90, mean, histogram) over the documents completed in [start, end]: one query."""
-    sql = _SAMPLES_SQL + f"SELECT measure, {_distribution_select('days', HISTOGRAM_BINS)} FROM samples GROUP BY measure"
-    params = {"tz": settings.TIME_ZONE, "start": start, "end": end, "segment": scope.segment}
-    params["currency"] = scope.currency
+    params = _cycle_params(start=start, end=end, scope=scope)
+    since = cycles.touched_since()
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = {row[0]: _distribution(row[1:], HISTOGRAM_BINS) for row in cursor.fetchall()}
+        if since is None:
+            sql = _SAMPLES_SQL + f"SELECT measure, {_distribution_select('days', HISTOGRAM_BINS)} FROM samples"
+            cursor.execute(sql + " GROUP BY measure", params)
+            found = {row[0]: _distribution(row[1:], HISTOGRAM_BINS) for row in cursor.fetchall()}
+        else:
+            cursor.execute(_CYCLES_FROM_FACTS, params | {"since": since})
+            counts = {}
+            for measure, days, n in cursor.fetchall():
+                counts.setdefault(cycles.KEYS[measure], {})[days] = n
+            found = {
+                key: _distribution(_distribution_of_counts(c, HISTOGRAM_BINS), HISTOGRAM_BINS)
+                for key, c in counts.items()
+            }
     empty = _distribution((0, None, None, None, *[0] * len(HISTOGRAM_BINS)), HISTOGRAM_BINS)
     return [
         {"key": key, "label": label, "definition": DEFINITIONS[key], **found.get(key, empty)} for key, label in CYCLES
@@ -564,10 +624,19 @@ def cycle_times(*, start: datetime.date, end: datetime.date, scope: Scope = EVER
 
 def cycle_samples(*, measure: str, start: datetime.date, end: datetime.date, scope: Scope = EVERYTHING):
     """The documents behind a cycle time (drill-down): (document number, customer, days)."""
-    params = {"tz": settings.TIME_ZONE, "start": start, "end": end, "segment": scope.segment}
-    params["currency"] = scope.currency
+    params = _cycle_params(start=start, end=end, scope=scope)
+    since = cycles.touched_since()
+    if since is None:
+        sql = f"{_WITH} {_SAMPLE_SELECTS[measure]} ORDER BY 3 DESC, 1 LIMIT 5000"
+    else:
+        sql = cycles.period_facts(measures=[cycles.MEASURES[measure]], columns=f"{_FACT_COLUMNS}, number") + (
+            "SELECT s.number, c.name, s.days FROM (SELECT number, customer_id, days FROM scoped "
+            "ORDER BY days DESC, number LIMIT 5000) s JOIN orders_customer c ON c.id = s.customer_id "
+            "ORDER BY s.days DESC, s.number"
+        )
+        params |= {"since": since}
     with connection.cursor() as cursor:
-        cursor.execute(f"{_WITH} {_SAMPLE_SELECTS[measure]} ORDER BY 3 DESC, 1 LIMIT 5000", params)
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 

@@ -11,8 +11,17 @@ from django.utils import timezone
 
 from o2c.core import roles
 
-from . import digest, forecast, kpis, quality
-from .models import ArSnapshot, CashForecastWeek, DailyTotal, DailyTotalsRefresh, OrderQuality, OrderQualityRefresh
+from . import cycles, digest, forecast, kpis, quality
+from .models import (
+    ArSnapshot,
+    CashForecastWeek,
+    CycleFact,
+    CycleFactsRefresh,
+    DailyTotal,
+    DailyTotalsRefresh,
+    OrderQuality,
+    OrderQualityRefresh,
+)
 
 
 def take_ar_snapshot(*, on: datetime.date) -> tuple[ArSnapshot, bool]:
@@ -104,6 +113,37 @@ def refresh_order_quality(*, full: bool = False) -> OrderQualityRefresh:
             if full:  # the planner must know the table's new size for the period reads
                 cursor.execute("ANALYZE reporting_orderquality")
         return OrderQualityRefresh.objects.create(started_at=started, orders=orders, full=full)
+
+
+def refresh_cycle_facts(*, full: bool = False) -> CycleFactsRefresh:
+    """Work out the cycle-time facts of every document touched since the last refresh (less a margin for
+    transactions still open then), or of every shipment and invoice when `full` or on the first run, and
+    store them in CycleFact. Two refreshes at once: the second waits for the first, then does only what was
+    touched in between. Safe to run at any time; a read never waits for it. After a full rebuild outside a
+    transaction the table is vacuumed, so the period reads stay index-only."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE reporting_cyclefactsrefresh IN SHARE ROW EXCLUSIVE MODE")
+        started = timezone.now()
+        last = CycleFactsRefresh.objects.first()
+        full = full or last is None
+        params = {"tz": settings.TIME_ZONE}
+        with connection.cursor() as cursor:
+            if full:
+                CycleFact.objects.all().delete()
+                cursor.execute(cycles.FULL_SQL, params)
+            else:
+                params["since"] = last.started_at - cycles.REFRESH_MARGIN
+                cursor.execute(cycles.REFRESH_DELETE_SQL, params)
+                cursor.execute(cycles.REFRESH_INSERT_SQL, params)
+            documents = max(cursor.rowcount, 0)
+            if full:  # the planner must know the table's new size for the period reads
+                cursor.execute("ANALYZE reporting_cyclefact")
+        refresh = CycleFactsRefresh.objects.create(started_at=started, documents=documents, full=full)
+    if full and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) reporting_cyclefact")
+    return refresh
 
 
 def record_cash_forecast(*, on: datetime.date) -> list[CashForecastWeek]:

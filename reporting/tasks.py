@@ -40,6 +40,22 @@ def refresh_order_quality(self, full: bool = False) -> int:
     return services.refresh_order_quality(full=full).orders
 
 
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=1800,  # the full run over years of documents takes minutes
+    soft_time_limit=1700,
+)
+def refresh_cycle_facts(self, full: bool = False) -> int:
+    """Every 10 minutes ("cycle-facts-refresh"), and in full on Sunday night ("cycle-facts-full"): the
+    cycle-time facts of the documents touched since the last run. Idempotent: a redelivery only works the
+    same documents out again. Returns the number of fact rows written."""
+    return services.refresh_cycle_facts(full=full).documents
+
+
 @shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def record_cash_forecast(self, on: str | None = None) -> int:
     """Weekly, Monday morning ("cash-forecast-weekly"): store the 13-week forecast made that day,

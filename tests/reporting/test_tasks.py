@@ -15,9 +15,15 @@ from credit.services import recompute_behaviour
 from o2c import flow
 from o2c.core import roles
 from orders.services import LineInput
-from reporting import forecast, services
-from reporting.models import ArSnapshot, CashForecastWeek, OrderQuality
-from reporting.tasks import record_cash_forecast, refresh_order_quality, send_kpi_digest, take_ar_snapshot
+from reporting import forecast, kpis, services
+from reporting.models import ArSnapshot, CashForecastWeek, CycleFact, OrderQuality
+from reporting.tasks import (
+    record_cash_forecast,
+    refresh_cycle_facts,
+    refresh_order_quality,
+    send_kpi_digest,
+    take_ar_snapshot,
+)
 from tests.core.factories import CLERK, WAREHOUSE
 from tests.credit.factories import credit_limit
 from tests.fulfillment.factories import stock
@@ -156,3 +162,16 @@ def test_order_quality_refresh_as_beat_sends_it(invoice):
     assert refresh_order_quality.apply().get() == 1  # the first run is a full one: the one shipped order
     assert refresh_order_quality.apply().get() == 1  # shipped within the margin: worked out again, not doubled
     assert OrderQuality.objects.get().order_id == invoice.order_id
+
+
+def test_cycle_facts_refresh_as_beat_sends_it(invoice):
+    """Beat runs it every 10 minutes and in full on Sunday night: the shipment (order to ship) and the
+    invoice (ship to invoice) of the order shipped today are stored once, and read as they happened."""
+    entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "reporting.tasks.refresh_cycle_facts"]
+    assert [e.get("kwargs", {}) for e in entries] == [{}, {"full": True}]
+    assert refresh_cycle_facts.apply().get() == 2  # the first run is a full one
+    assert refresh_cycle_facts.apply().get() == 2  # shipped and issued within the margin: again, not doubled
+    assert sorted(CycleFact.objects.values_list("measure", "days")) == [(1, 0), (2, 0)]
+    today = timezone.localdate()
+    cycles = {c["key"]: c["count"] for c in kpis.cycle_times(start=today, end=today)}
+    assert cycles == {"order_to_ship": 1, "ship_to_invoice": 1, "invoice_to_cash": 0, "order_to_cash": 0}

@@ -131,6 +131,9 @@ def _measure(sizes: dict) -> list[Figure]:
         _page(staff, "staff.cash_queue", "/desk/cash/"),
         _page(staff, "staff.shipping_queue", "/shipping/"),
         _page(staff, "staff.reports_dashboard", "/reports/"),
+        _page(staff, "staff.reports_receivables", "/reports/receivables/"),
+        _page(staff, "staff.reports_cycle_times", "/reports/cycle-times/"),
+        _page(staff, "staff.reports_cash_forecast", "/reports/cash-forecast/"),
     ]
     portal = _portal_client(customer_id)
     figures += [

@@ -88,6 +88,13 @@ class Invoice(models.Model):
                 name="invoice_open_aging",
                 condition=Q(status="issued", amount_open__gt=0),
             ),
+            # The same for aging by invoice date (the receivables report shows both bases).
+            models.Index(
+                fields=["issue_date"],
+                include=["amount_open", "kind"],
+                name="invoice_open_aging_issued",
+                condition=Q(status="issued", amount_open__gt=0),
+            ),
             # The order-quality refresh finds the credit notes issued since its last run, the invoice error
             # rate those of a period (few rows each).
             models.Index(fields=["issued_at"], name="credit_note_issued", condition=Q(kind="credit_note")),

@@ -93,40 +93,49 @@ def refresh_daily_totals(*, through: datetime.date) -> DailyTotalsRefresh:
         return DailyTotalsRefresh.objects.create(through=through, days=max(days, 0))
 
 
+def _last_refresh(refresh_model, *, full: bool):
+    """Inside the caller's transaction: lock `refresh_model`'s log (a second refresh waits for the
+    first, then does only what was touched in between) and return (now, the last refresh or None
+    when this one is to be full)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {refresh_model._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+    last = None if full else refresh_model.objects.first()
+    return timezone.now(), last
+
+
+def _vacuum_after_full(table: str) -> None:
+    """After a full rebuild: the planner's statistics, and outside a transaction the visibility map,
+    so the period reads stay index-only."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM (ANALYZE)'} {table}")
+
+
 def refresh_order_quality(*, full: bool = False) -> OrderQualityRefresh:
     """Work out the perfect-order checks of every order touched since the last refresh (less a margin
     for transactions still open then), or of every shipped order when `full` or on the first run, and
-    store them in OrderQuality. Two refreshes at once: the second waits for the first, then does only
-    what was touched in between. Safe to run at any time; a read never waits for it."""
+    store them in OrderQuality. Safe to run at any time; a read never waits for it."""
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("LOCK TABLE reporting_orderqualityrefresh IN SHARE ROW EXCLUSIVE MODE")
-        started = timezone.now()
-        last = OrderQualityRefresh.objects.first()
-        full = full or last is None
+        started, last = _last_refresh(OrderQualityRefresh, full=full)
+        full = last is None
         if full:
             OrderQuality.objects.all().delete()
         since = datetime.datetime.min.replace(tzinfo=datetime.UTC) if full else last.started_at - quality.REFRESH_MARGIN
         with connection.cursor() as cursor:
             cursor.execute(quality.REFRESH_SQL, {"since": since, "tz": settings.TIME_ZONE})
             orders = max(cursor.rowcount, 0)
-            if full:  # the planner must know the table's new size for the period reads
-                cursor.execute("ANALYZE reporting_orderquality")
-        return OrderQualityRefresh.objects.create(started_at=started, orders=orders, full=full)
+        refresh = OrderQualityRefresh.objects.create(started_at=started, orders=orders, full=full)
+    if full:
+        _vacuum_after_full("reporting_orderquality")
+    return refresh
 
 
 def refresh_cycle_facts(*, full: bool = False) -> CycleFactsRefresh:
     """Work out the cycle-time facts of every document touched since the last refresh (less a margin for
     transactions still open then), or of every shipment and invoice when `full` or on the first run, and
-    store them in CycleFact. Two refreshes at once: the second waits for the first, then does only what was
-    touched in between. Safe to run at any time; a read never waits for it. After a full rebuild outside a
-    transaction the table is vacuumed, so the period reads stay index-only."""
+    store them in CycleFact. Safe to run at any time; a read never waits for it."""
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("LOCK TABLE reporting_cyclefactsrefresh IN SHARE ROW EXCLUSIVE MODE")
-        started = timezone.now()
-        last = CycleFactsRefresh.objects.first()
-        full = full or last is None
+        started, last = _last_refresh(CycleFactsRefresh, full=full)
+        full = last is None
         params = {"tz": settings.TIME_ZONE}
         with connection.cursor() as cursor:
             if full:
@@ -137,12 +146,9 @@ def refresh_cycle_facts(*, full: bool = False) -> CycleFactsRefresh:
                 cursor.execute(cycles.REFRESH_DELETE_SQL, params)
                 cursor.execute(cycles.REFRESH_INSERT_SQL, params)
             documents = max(cursor.rowcount, 0)
-            if full:  # the planner must know the table's new size for the period reads
-                cursor.execute("ANALYZE reporting_cyclefact")
         refresh = CycleFactsRefresh.objects.create(started_at=started, documents=documents, full=full)
-    if full and not connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM (ANALYZE) reporting_cyclefact")
+    if full:
+        _vacuum_after_full("reporting_cyclefact")
     return refresh
 
 

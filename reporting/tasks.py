@@ -6,6 +6,17 @@ from django.utils import timezone
 
 from . import services
 
+# The report-fact refreshes: retried on a lost connection; the full run over years of documents takes minutes.
+REFRESH_TASK = {
+    "bind": True,
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+    "time_limit": 1800,
+    "soft_time_limit": 1700,
+}
+
 
 def _day(on: str | None) -> datetime.date:
     return datetime.date.fromisoformat(on) if on else timezone.localdate()
@@ -24,15 +35,7 @@ def take_ar_snapshot(self, on: str | None = None) -> int:
     return snapshot.pk
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    time_limit=1800,  # the full run over years of orders takes minutes
-    soft_time_limit=1700,
-)
+@shared_task(**REFRESH_TASK)
 def refresh_order_quality(self, full: bool = False) -> int:
     """Every 10 minutes ("order-quality-refresh"), and in full on Sunday night ("order-quality-full"):
     the perfect-order checks of the orders touched since the last run. Idempotent: a redelivery only
@@ -40,15 +43,7 @@ def refresh_order_quality(self, full: bool = False) -> int:
     return services.refresh_order_quality(full=full).orders
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    time_limit=1800,  # the full run over years of documents takes minutes
-    soft_time_limit=1700,
-)
+@shared_task(**REFRESH_TASK)
 def refresh_cycle_facts(self, full: bool = False) -> int:
     """Every 10 minutes ("cycle-facts-refresh"), and in full on Sunday night ("cycle-facts-full"): the
     cycle-time facts of the documents touched since the last run. Idempotent: a redelivery only works the

@@ -1,9 +1,5 @@
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -11,7 +7,7 @@ from django.views.decorators.http import require_POST
 from invoicing.models import Invoice
 from o2c.core.errors import DomainError
 from o2c.core.pagination import keyset_page
-from o2c.core.roles import permission_required
+from o2c.core.roles import any_permission, permission_required
 
 from . import collections, selectors, writeoffs
 from .forms import DecisionForm, RefundRequestForm, WriteOffRequestForm
@@ -91,23 +87,6 @@ def _with_page(request, number: int) -> str:
 
 
 # Write-offs and refunds ------------------------------------------------------------------------------
-def any_permission(*perms: str):
-    """Login first (redirect), then at least one of `perms` (403 naming them)."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not any(request.user.has_perm(perm) for perm in perms):
-                raise PermissionDenied(f"This page needs one of the permissions {', '.join(perms)}.")
-            return view(request, *args, **kwargs)
-
-        wrapped.required_permissions = perms
-        return wrapped
-
-    return decorator
-
-
 def _errors_onto(form, error: DomainError) -> None:
     """A service's refusal onto the form: field problems beside their fields, the message on top."""
     named = False

@@ -2,11 +2,7 @@
 a drill-down from every figure to the documents behind it. Every table exports as CSV and XLSX
 (?format=csv|xlsx, with ?table=... on pages with several tables)."""
 
-from functools import wraps
-
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,29 +10,13 @@ from django.utils.http import urlencode
 
 from o2c.core.exports import download
 from o2c.core.pagination import keyset_page
+from o2c.core.roles import any_permission
 
 from . import charts, forecast, kpis, quality, selectors
 from .forms import ReportFilterForm
 
 EXPORT_FORMATS = ("csv", "xlsx")
 READ_REPORTS = ("reporting.view_reports", "credit.decide_credit_hold", "receivables.view_journalentry")
-
-
-def any_permission(*perms: str):
-    """Login first (redirect), then at least one of `perms` (403 naming them)."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not any(request.user.has_perm(perm) for perm in perms):
-                raise PermissionDenied(f"This page needs one of the permissions {', '.join(perms)}.")
-            return view(request, *args, **kwargs)
-
-        wrapped.required_permissions = perms
-        return wrapped
-
-    return decorator
 
 
 def _filters(request) -> tuple[ReportFilterForm, dict]:

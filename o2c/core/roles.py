@@ -131,3 +131,21 @@ def permission_required(*perms: str):
         return wrapped
 
     return decorator
+
+
+def any_permission(*perms: str):
+    """Staff view guard for pages several roles share: login first (redirect), then at least one of
+    `perms` (403 naming them)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not any(request.user.has_perm(perm) for perm in perms):
+                raise PermissionDenied(f"This page needs one of the permissions {', '.join(perms)}.")
+            return view(request, *args, **kwargs)
+
+        wrapped.required_permissions = perms
+        return wrapped
+
+    return decorator

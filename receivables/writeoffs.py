@@ -166,6 +166,12 @@ def request_bad_debt_write_off(*, invoice: Invoice, amount: Decimal, reason: str
     return write_off
 
 
+def _decided(request, status: str, by) -> None:
+    """Record the second person's decision on a write-off or refund request (locked by the caller)."""
+    request.status, request.decided_by, request.decided_at = status, by, timezone.now()
+    request.save(update_fields=["status", "decided_by", "decided_at"])
+
+
 def _check_second_person(request, by, permission: str, what: str) -> None:
     if request.requested_by_id is not None and request.requested_by_id == by.pk:
         raise WriteOffError(
@@ -192,10 +198,7 @@ def approve_write_off(*, write_off: WriteOff, by, on: datetime.date | None = Non
             f"the request); reject this write-off and ask again for what is left.",
             [("write-off", "amount", f"at most {invoice.amount_open}")],
         )
-    write_off.status = WriteOff.Status.POSTED
-    write_off.decided_by = by
-    write_off.decided_at = timezone.now()
-    write_off.save(update_fields=["status", "decided_by", "decided_at"])
+    _decided(write_off, WriteOff.Status.POSTED, by)
     _post_write_off(write_off, invoice=invoice, account=Account.BAD_DEBTS, on=on or timezone.localdate(), by=by)
     timeline.record(
         write_off,
@@ -216,10 +219,7 @@ def reject_write_off(*, write_off: WriteOff, by, note: str = "") -> WriteOff:
     if write_off.status == WriteOff.Status.POSTED:
         raise WriteOffError(f"Write-off #{write_off.pk} is already posted; it cannot be rejected.")
     _check_second_person(write_off, by, APPROVE_WRITE_OFF, "write-off")
-    write_off.status = WriteOff.Status.REJECTED
-    write_off.decided_by = by
-    write_off.decided_at = timezone.now()
-    write_off.save(update_fields=["status", "decided_by", "decided_at"])
+    _decided(write_off, WriteOff.Status.REJECTED, by)
     timeline.record(
         write_off,
         "write_off_rejected",
@@ -303,10 +303,7 @@ def approve_refund(*, refund: Refund, by, on: datetime.date | None = None) -> Re
     payment.refresh_from_db()
     payment.status = Payment.Status.APPLIED if payment.amount_unapplied == 0 else Payment.Status.PARTIALLY_APPLIED
     payment.save(update_fields=["status"])
-    refund.status = Refund.Status.POSTED
-    refund.decided_by = by
-    refund.decided_at = timezone.now()
-    refund.save(update_fields=["status", "decided_by", "decided_at"])
+    _decided(refund, Refund.Status.POSTED, by)
     _post(
         kind=JournalEntry.Kind.REFUND,
         customer=payment.customer,
@@ -335,10 +332,7 @@ def reject_refund(*, refund: Refund, by, note: str = "") -> Refund:
     if refund.status == Refund.Status.POSTED:
         raise WriteOffError(f"Refund #{refund.pk} is already paid out; it cannot be rejected.")
     _check_second_person(refund, by, APPROVE_REFUND, "refund")
-    refund.status = Refund.Status.REJECTED
-    refund.decided_by = by
-    refund.decided_at = timezone.now()
-    refund.save(update_fields=["status", "decided_by", "decided_at"])
+    _decided(refund, Refund.Status.REJECTED, by)
     timeline.record(
         refund,
         "refund_rejected",

@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "o2c.core.context_processors.navigation",
             ],
+            "builtins": ["o2c.core.templatetags.urls"],  # {% url %} reversing each pattern once
         },
     },
 ]
